@@ -1,0 +1,221 @@
+/**
+ * Test-only: every TCP segment of every capture in /work/shared/pcaps, found by a deliberately small
+ * reader (pcap, pcapng; the link types present there; IPv4, IPv6 with extension headers) that shares no
+ * code with src/ beyond Bytes and the pseudo-header sum, so the TCP codec is checked against bytes it did
+ * not locate itself. Its own correctness is checked against tshark's counts in truth/*.json.
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Bytes } from '../../src/wire/bytes.js';
+import { bytesOf } from '../../src/wire/bytes.js';
+import { pseudoHeaderSum } from '../../src/wire/checksum.js';
+
+export const PCAP_DIR = '/work/shared/pcaps';
+
+export interface Frame {
+  /** Numbered from 1, as tshark does. */
+  frame: number;
+  linkType: number;
+  data: Uint8Array;
+}
+
+export interface CorpusSegment {
+  file: string;
+  frame: number;
+  /** The frame's bytes. */
+  b: Bytes;
+  tcpOff: number;
+  /** Segment bytes captured (never more than segmentLen: link trailers are cut off). */
+  available: number;
+  /** Segment length from the IP header. */
+  segmentLen: number;
+  pseudoSum: number;
+  ipVersion: 4 | 6;
+  /** First fragment of a fragmented datagram: the segment continues in other frames. */
+  fragment: boolean;
+}
+
+export function captureFiles(): string[] {
+  return readdirSync(PCAP_DIR)
+    .filter((f) => f.endsWith('.pcap') || f.endsWith('.pcapng'))
+    .sort();
+}
+
+export function readFrames(file: string): Frame[] {
+  const buf = readFileSync(join(PCAP_DIR, file));
+  const u8 = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+  const dv = new DataView(u8.buffer, u8.byteOffset, u8.byteLength);
+  const magic = dv.getUint32(0, false);
+  if (magic === 0x0a0d0d0a) return readPcapng(u8, dv);
+  const le = magic === 0xd4c3b2a1 || magic === 0x4d3cb2a1;
+  const linkType = dv.getUint32(20, le) & 0xffff;
+  const out: Frame[] = [];
+  for (let p = 24, n = 1; p + 16 <= u8.length; n++) {
+    const incl = dv.getUint32(p + 8, le);
+    out.push({ frame: n, linkType, data: u8.slice(p + 16, p + 16 + incl) });
+    p += 16 + incl;
+  }
+  return out;
+}
+
+function readPcapng(u8: Uint8Array, dv: DataView): Frame[] {
+  const out: Frame[] = [];
+  let le = true;
+  let links: number[] = [];
+  let snaps: number[] = [];
+  for (let p = 0, n = 1; p + 12 <= u8.length; ) {
+    let type = dv.getUint32(p, le);
+    if (dv.getUint32(p, false) === 0x0a0d0d0a) {
+      type = 0x0a0d0d0a;
+      le = dv.getUint32(p + 8, true) === 0x1a2b3c4d;
+      links = [];
+      snaps = [];
+    }
+    const total = dv.getUint32(p + 4, le);
+    if (type === 1) {
+      links.push(dv.getUint16(p + 8, le));
+      snaps.push(dv.getUint32(p + 12, le));
+    } else if (type === 6 || type === 2) {
+      const ifc = type === 6 ? dv.getUint32(p + 8, le) : dv.getUint16(p + 8, le);
+      const cap = dv.getUint32(p + 20, le);
+      out.push({ frame: n++, linkType: links[ifc] as number, data: u8.slice(p + 28, p + 28 + cap) });
+    } else if (type === 3) {
+      const orig = dv.getUint32(p + 8, le);
+      const snap = snaps[0] || orig;
+      const cap = Math.min(orig, snap, total - 16);
+      out.push({ frame: n++, linkType: links[0] as number, data: u8.slice(p + 12, p + 12 + cap) });
+    }
+    p += total;
+  }
+  return out;
+}
+
+/** Offset of the IP header in a frame, or -1. */
+function ipOffset(linkType: number, u: Uint8Array, dv: DataView): number {
+  switch (linkType) {
+    case 1: {
+      let at = 12;
+      // 802.1Q, 802.1ad and the old 0x9100 QinQ tag.
+      while (at + 2 <= u.length && [0x8100, 0x88a8, 0x9100].includes(dv.getUint16(at))) at += 4;
+      if (at + 2 > u.length) return -1;
+      const et = dv.getUint16(at);
+      return et === 0x0800 || et === 0x86dd ? at + 2 : -1;
+    }
+    case 113:
+      return 16;
+    case 276:
+      return 20;
+    case 0:
+      return 4;
+    case 101:
+    case 12:
+    case 14:
+    case 228:
+    case 229:
+      return 0;
+    default:
+      return -1;
+  }
+}
+
+export function tcpSegmentsOf(file: string, frame: Frame): CorpusSegment | null {
+  const u = frame.data;
+  const b = bytesOf(u);
+  const dv = b.dv;
+  const ip = ipOffset(frame.linkType, u, dv);
+  if (ip < 0 || ip + 20 > u.length) return null;
+  const version = (u[ip] as number) >> 4;
+  if (version === 4) {
+    const ihl = ((u[ip] as number) & 0xf) * 4;
+    const total = dv.getUint16(ip + 2);
+    const frag = dv.getUint16(ip + 6);
+    if (u[ip + 9] !== 6 || (frag & 0x1fff) !== 0) return null;
+    const segmentLen = total - ihl;
+    const tcpOff = ip + ihl;
+    return {
+      file,
+      frame: frame.frame,
+      b,
+      tcpOff,
+      available: Math.max(0, Math.min(u.length - tcpOff, segmentLen)),
+      segmentLen,
+      pseudoSum: pseudoHeaderSum(b, ip + 12, 4, 6, segmentLen),
+      ipVersion: 4,
+      fragment: (frag & 0x2000) !== 0,
+    };
+  }
+  if (version === 6 && ip + 40 <= u.length) {
+    const plen = dv.getUint16(ip + 4);
+    let nh = u[ip + 6] as number;
+    let p = ip + 40;
+    let fragment = false;
+    for (;;) {
+      if (nh === 0 || nh === 43 || nh === 60) {
+        nh = u[p] as number;
+        p += ((u[p + 1] as number) + 1) * 8;
+      } else if (nh === 44) {
+        const fo = dv.getUint16(p + 2);
+        if ((fo & 0xfff8) !== 0) return null;
+        fragment = (fo & 1) !== 0;
+        nh = u[p] as number;
+        p += 8;
+      } else if (nh === 51) {
+        nh = u[p] as number;
+        p += ((u[p + 1] as number) + 2) * 4;
+      } else break;
+    }
+    if (nh !== 6) return null;
+    const segmentLen = ip + 40 + plen - p;
+    return {
+      file,
+      frame: frame.frame,
+      b,
+      tcpOff: p,
+      available: Math.max(0, Math.min(u.length - p, segmentLen)),
+      segmentLen,
+      pseudoSum: pseudoHeaderSum(b, ip + 8, 16, 6, segmentLen),
+      ipVersion: 6,
+      fragment,
+    };
+  }
+  return null;
+}
+
+export function corpusSegments(file: string): CorpusSegment[] {
+  const out: CorpusSegment[] = [];
+  for (const f of readFrames(file)) {
+    const s = tcpSegmentsOf(file, f);
+    if (s) out.push(s);
+  }
+  return out;
+}
+
+export interface Truth {
+  packets: number;
+  tcp_packets: number;
+  truncated_packets: number;
+  ipv4_fragment_frames: number;
+  ipv6_fragment_frames: number;
+  bad_tcp_checksum_packets: number;
+  streams: Array<{
+    handshake: { syn_frame?: number | null; syn_ack_frame?: number | null };
+    syn_options: TruthOptions | null;
+    syn_ack_options: TruthOptions | null;
+  }>;
+}
+
+export interface TruthOptions {
+  kinds: number[];
+  mss: number | null;
+  wscale: number | null;
+  sack_perm: boolean;
+  timestamps: boolean;
+  tfo_cookie: string | null;
+  tfo_cookie_request: boolean;
+  payload_len: number;
+}
+
+export function truthOf(file: string): Truth {
+  const name = `${file.slice(0, file.lastIndexOf('.'))}.json`;
+  return JSON.parse(readFileSync(join(PCAP_DIR, 'truth', name), 'utf8')) as Truth;
+}
