@@ -1,16 +1,18 @@
 /**
- * Test-only: every TCP segment of every capture in /work/shared/pcaps, found by a deliberately small
- * reader (pcap, pcapng; the link types present there; IPv4, IPv6 with extension headers) that shares no
- * code with src/ beyond Bytes and the pseudo-header sum, so the TCP codec is checked against bytes it did
+ * Test-only: every TCP segment of every capture in the shared corpus, found by a deliberately small
+ * link/IP walker (the link types present there; IPv4, IPv6 with extension headers) that shares no
+ * code with src/wire beyond Bytes and the pseudo-header sum (frames come from the capture reader), so the TCP codec is checked against bytes it did
  * not locate itself. Its own correctness is checked against tshark's counts in truth/*.json.
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { openCapture } from '../../src/capture/index.js';
 import type { Bytes } from '../../src/wire/bytes.js';
 import { bytesOf } from '../../src/wire/bytes.js';
 import { pseudoHeaderSum } from '../../src/wire/checksum.js';
+import { CAPTURE_FILES, CORPUS_DIR } from '../corpus.js';
 
-export const PCAP_DIR = '/work/shared/pcaps';
+export const PCAP_DIR = CORPUS_DIR;
 
 export interface Frame {
   /** Numbered from 1, as tshark does. */
@@ -36,56 +38,20 @@ export interface CorpusSegment {
 }
 
 export function captureFiles(): string[] {
-  return readdirSync(PCAP_DIR)
-    .filter((f) => f.endsWith('.pcap') || f.endsWith('.pcapng'))
-    .sort();
+  return [...CAPTURE_FILES];
 }
 
+/** Every frame of a corpus file, copied out of the reader's chunk (the corpus files are small). */
 export function readFrames(file: string): Frame[] {
-  const buf = readFileSync(join(PCAP_DIR, file));
-  const u8 = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
-  const dv = new DataView(u8.buffer, u8.byteOffset, u8.byteLength);
-  const magic = dv.getUint32(0, false);
-  if (magic === 0x0a0d0d0a) return readPcapng(u8, dv);
-  const le = magic === 0xd4c3b2a1 || magic === 0x4d3cb2a1;
-  const linkType = dv.getUint32(20, le) & 0xffff;
+  const reader = openCapture(join(PCAP_DIR, file));
   const out: Frame[] = [];
-  for (let p = 24, n = 1; p + 16 <= u8.length; n++) {
-    const incl = dv.getUint32(p + 8, le);
-    out.push({ frame: n, linkType, data: u8.slice(p + 16, p + 16 + incl) });
-    p += 16 + incl;
-  }
-  return out;
-}
-
-function readPcapng(u8: Uint8Array, dv: DataView): Frame[] {
-  const out: Frame[] = [];
-  let le = true;
-  let links: number[] = [];
-  let snaps: number[] = [];
-  for (let p = 0, n = 1; p + 12 <= u8.length; ) {
-    let type = dv.getUint32(p, le);
-    if (dv.getUint32(p, false) === 0x0a0d0d0a) {
-      type = 0x0a0d0d0a;
-      le = dv.getUint32(p + 8, true) === 0x1a2b3c4d;
-      links = [];
-      snaps = [];
+  try {
+    for (let f = reader.next(); f; f = reader.next()) {
+      out.push({ frame: f.index, linkType: f.linkType, data: f.bytes.u8.slice(f.offset, f.offset + f.capLen) });
     }
-    const total = dv.getUint32(p + 4, le);
-    if (type === 1) {
-      links.push(dv.getUint16(p + 8, le));
-      snaps.push(dv.getUint32(p + 12, le));
-    } else if (type === 6 || type === 2) {
-      const ifc = type === 6 ? dv.getUint32(p + 8, le) : dv.getUint16(p + 8, le);
-      const cap = dv.getUint32(p + 20, le);
-      out.push({ frame: n++, linkType: links[ifc] as number, data: u8.slice(p + 28, p + 28 + cap) });
-    } else if (type === 3) {
-      const orig = dv.getUint32(p + 8, le);
-      const snap = snaps[0] || orig;
-      const cap = Math.min(orig, snap, total - 16);
-      out.push({ frame: n++, linkType: links[0] as number, data: u8.slice(p + 12, p + 12 + cap) });
-    }
-    p += total;
+    if (reader.error) throw new Error(reader.error.message);
+  } finally {
+    reader.close();
   }
   return out;
 }
