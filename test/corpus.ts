@@ -57,3 +57,16 @@ export function truthOf(name: string): Truth {
   if (!fs.existsSync(p)) throw new Error(`truth file missing for ${name}: ${p}`);
   return JSON.parse(fs.readFileSync(p, 'utf8')) as Truth;
 }
+
+/** The project's own kernel captures in fixtures/ (made by tools/make-fixtures.sh). */
+export const FIXTURES_DIR = path.join(PROJECT_ROOT, 'fixtures');
+
+export const FIXTURE_FILES: readonly string[] = fs.existsSync(FIXTURES_DIR)
+  ? fs.readdirSync(FIXTURES_DIR).filter((n) => n.endsWith('.pcap') || n.endsWith('.pcapng')).sort()
+  : [];
+
+/** Every capture the tests know: the shared corpus, then the project's fixtures. */
+export const ALL_CAPTURES: readonly { name: string; path: string }[] = [
+  ...CAPTURE_FILES.map((name) => ({ name, path: corpusPath(name) })),
+  ...FIXTURE_FILES.map((name) => ({ name: `fixtures/${name}`, path: path.join(FIXTURES_DIR, name) })),
+];

@@ -1,0 +1,4 @@
+/** synack: the package root re-exports every layer's public face. */
+export * from './wire/index.js';
+export * from './capture/index.js';
+export * from './report/frames.js';
