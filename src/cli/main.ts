@@ -1,0 +1,69 @@
+#!/usr/bin/env node
+/**
+ * The synack command line. Exit codes: 0 done, 1 an expectation was not met, 2 bad input or usage.
+ */
+import { formatOptions, parseArgs, UsageError } from './args.js';
+import type { OptionSpec } from './args.js';
+import { FRAMES_OPTIONS, FRAMES_USAGE, runFrames } from './frames.js';
+import { Output, PipeClosed } from './output.js';
+
+interface Command {
+  readonly summary: string;
+  readonly usage: string;
+  readonly options: readonly OptionSpec[];
+  run(args: ReturnType<typeof parseArgs>, out: Output, err: (s: string) => void): number;
+}
+
+const COMMANDS: Record<string, Command> = {
+  frames: { summary: 'decode every frame of a capture, tcpdump style or as JSON', usage: FRAMES_USAGE, options: FRAMES_OPTIONS, run: runFrames },
+};
+
+const HELP_OPTION: OptionSpec = { name: 'help', short: 'h', kind: 'flag', help: 'show this help' };
+
+function mainHelp(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length)) + 2;
+  const rows = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}${c.summary}`);
+  return `synack — a userspace TCP endpoint you can watch
+
+usage: synack COMMAND [options]
+
+commands:
+${rows.join('\n')}
+
+Run 'synack COMMAND --help' for a command's options.`;
+}
+
+export function main(argv: readonly string[]): number {
+  const out = new Output();
+  const err = (s: string): void => void process.stderr.write(s + '\n');
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    out.line(mainHelp());
+    out.flush();
+    return 0;
+  }
+  const cmd = COMMANDS[name];
+  if (!cmd) {
+    err(`synack: unknown command '${name}'\n\n${mainHelp()}`);
+    return 2;
+  }
+  const specs = [...cmd.options, HELP_OPTION];
+  try {
+    const args = parseArgs(rest, specs);
+    if (args.flags.has('help')) {
+      out.line(`${cmd.usage}\n\noptions:\n${formatOptions(specs)}`);
+      out.flush();
+      return 0;
+    }
+    return cmd.run(args, out, err);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      err(`synack ${name}: ${e.message}\n\n${cmd.usage}\n\noptions:\n${formatOptions(specs)}`);
+      return 2;
+    }
+    if (e instanceof PipeClosed) return 0;
+    throw e;
+  }
+}
+
+process.exitCode = main(process.argv.slice(2));
