@@ -1,7 +1,7 @@
 /** `synack frames FILE`: one line per frame, tcpdump style, or one JSON object per line with --json. */
 import { openCapture } from '../capture/index.js';
 import { FrameDecoder } from '../wire/frame-decoder.js';
-import { summarizeFrame, formatFrameLine } from '../report/frames.js';
+import { summarizeFrame, formatFrameLine, tcpChecksumStatus } from '../report/frames.js';
 import type { OptionSpec, ParsedArgs } from './args.js';
 import { UsageError } from './args.js';
 import { Output } from './output.js';
@@ -44,13 +44,16 @@ export function runFrames(args: ParsedArgs, out: Output, err: (s: string) => voi
       first ??= { tsSec: f.tsSec, tsNsec: f.tsNsec };
       counts.frames++;
       const d = decoder.decode(f.linkType, f.bytes, f.offset, f.capLen, f.index, f.tsSec * 1e6 + Math.floor(f.tsNsec / 1000));
-      const s = summarizeFrame(f, d.info, first, d.reassembledFrom);
-      if (s.tcp) {
+      const info = d.info;
+      if (info.tcp) {
         counts.tcp++;
-        if (s.tcp.checksum === 'bad') counts.badChecksum++;
+        if (tcpChecksumStatus(info) === 'bad') counts.badChecksum++;
       }
-      if (s.error && !(s.error.reason === 'truncated' && s.truncated)) counts.malformed++;
-      if (!quiet) out.line(json ? JSON.stringify(s) : formatFrameLine(s));
+      // A header the snap length cut is the capture's doing, not a malformed frame.
+      if (info.error !== null && !(info.error === 'truncated' && f.capLen < f.origLen)) counts.malformed++;
+      if (quiet) continue;
+      const s = summarizeFrame(f, info, first, d.reassembledFrom);
+      out.line(json ? JSON.stringify(s) : formatFrameLine(s));
     }
   } finally {
     out.flush();

@@ -186,19 +186,30 @@ function cutOptions(b: Bytes, off: number, end: number): JsonTcpOption[] {
   return out;
 }
 
+/** The TCP checksum of a decoded segment: 'unverified' when the capture does not hold all of it. */
+export function tcpChecksumStatus(info: FrameInfo): ChecksumStatus {
+  const b = info.bytes;
+  if (b === null || !info.tcp || info.l4Captured < info.l4Length) return 'unverified';
+  const pseudo = pseudoHeaderSum(b, info.addrOffset, info.addrLen as 4 | 16, IpProtocol.TCP, info.l4Length);
+  return verifyTcpChecksum(b, info.l4Offset, info.l4Length, pseudo) ? 'good' : 'bad';
+}
+
 function summarizeTcp(info: FrameInfo, b: Bytes): TcpSummary {
   const headerCut = info.l4Captured < info.tcpHeaderLength;
   const pkt = headerCut ? TcpPacket.unchecked(b, info.l4Offset, info.l4Captured) : (TcpPacket.check(b, info.l4Offset, info.l4Captured, info.l4Length) as TcpPacket);
-  const repr = headerCut ? null : parseTcpRepr(pkt);
+  // Options straight from their bytes: a whole TcpRepr would copy the payload of every segment.
+  const parsed = headerCut ? null : parseTcpOptions(b, pkt.optionsOffset, pkt.optionsLength);
+  // A malformed list: the record parser keeps the options before the bad one and the raw rest.
+  const repr = parsed !== null && typeof parsed === 'string' ? parseTcpRepr(pkt) : null;
   const options =
-    repr === null
+    parsed === null
       ? cutOptions(b, info.l4Offset + TCP_HEADER_LEN, info.l4Offset + info.l4Captured)
-      : typeof repr === 'string'
-        ? []
-        : repr.options.map(jsonOption);
-  const pseudo = pseudoHeaderSum(b, info.addrOffset, info.addrLen as 4 | 16, IpProtocol.TCP, info.l4Length);
-  const checksum: ChecksumStatus =
-    info.l4Captured < info.l4Length ? 'unverified' : verifyTcpChecksum(b, info.l4Offset, info.l4Length, pseudo) ? 'good' : 'bad';
+      : typeof parsed !== 'string'
+        ? parsed.map(jsonOption)
+        : repr !== null && typeof repr !== 'string'
+          ? repr.options.map(jsonOption)
+          : [];
+  const checksum = tcpChecksumStatus(info);
   const t: TcpSummary = {
     srcPort: pkt.srcPort,
     dstPort: pkt.dstPort,

@@ -38,24 +38,32 @@ export function isIpv4(addr: string): boolean {
 
 /** RFC 5952 text: lower case, leading zeros dropped, the longest run (>= 2) of zero groups as "::". */
 export function formatIpv6(b: Bytes, off: number): Ipv6Address {
-  const g: number[] = [];
-  for (let i = 0; i < 8; i++) g.push(b.dv.getUint16(off + 2 * i));
+  const dv = b.dv;
   // An IPv4-mapped address prints its tail as dotted quad, as inet_ntop does.
-  if (g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0xffff) {
+  if (dv.getUint32(off) === 0 && dv.getUint32(off + 4) === 0 && dv.getUint32(off + 8) === 0xffff) {
     return `::ffff:${formatIpv4(b, off + 12)}`;
   }
+  // Longest run of zero groups, first one on a tie (RFC 5952 §4.2.3); no arrays: this runs per frame.
   let bestAt = -1;
   let bestLen = 1;
   for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) { i++; continue; }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
+    if (dv.getUint16(off + 2 * i) !== 0) { i++; continue; }
+    let j = i + 1;
+    while (j < 8 && dv.getUint16(off + 2 * j) === 0) j++;
     if (j - i > bestLen) { bestAt = i; bestLen = j - i; }
     i = j;
   }
-  const hexes = g.map((x) => x.toString(16));
-  if (bestAt < 0) return hexes.join(':');
-  return `${hexes.slice(0, bestAt).join(':')}::${hexes.slice(bestAt + bestLen).join(':')}`;
+  let out = '';
+  for (let i = 0; i < 8; i++) {
+    if (i === bestAt) {
+      out += '::';
+      i += bestLen - 1;
+      continue;
+    }
+    if (out !== '' && !out.endsWith(':')) out += ':';
+    out += dv.getUint16(off + 2 * i).toString(16);
+  }
+  return out;
 }
 
 export function writeIpv6(addr: Ipv6Address, b: Bytes, off: number): void {
