@@ -3,6 +3,7 @@
  * `synack frames` prints. Both are views of what wire/decode.ts found; nothing here decides anything.
  */
 import { formatEpoch } from '../capture/timestamp.js';
+import type { CaptureFrame } from '../capture/frame.js';
 import { formatIpv4, formatIpv6 } from '../wire/address.js';
 import { fromHex, hex } from '../wire/bytes.js';
 import type { Bytes } from '../wire/bytes.js';
@@ -15,16 +16,8 @@ import { etherTypeName, linkTypeName } from '../wire/linktype.js';
 import { TcpPacket, TcpFlags, TcpOptionKind, TCP_HEADER_LEN, parseTcpRepr, parseTcpOptions, formatTcpFlags, formatTcpOptions, verifyTcpChecksum } from '../wire/tcp.js';
 import type { TcpOption } from '../wire/tcp.js';
 
-/** The capture-side facts of a frame (a CaptureFrame satisfies this). */
-export interface FrameMeta {
-  index: number;
-  interfaceId: number;
-  linkType: number;
-  tsSec: number;
-  tsNsec: number;
-  capLen: number;
-  origLen: number;
-}
+/** The capture-side facts of a frame that a summary shows. */
+export type FrameMeta = Pick<CaptureFrame, 'index' | 'interfaceId' | 'linkType' | 'tsSec' | 'tsNsec' | 'capLen' | 'origLen'>;
 
 export type ChecksumStatus = 'good' | 'bad' | 'unverified';
 

@@ -51,8 +51,11 @@ export interface IpRef {
   version: 4 | 6;
 }
 
-/** Offset of the network header for a link type, or -1 when the frame carries something else. */
-function networkOffset(linkType: number, u: Uint8Array, dv: DataView): number {
+/**
+ * Offset of the network header for a link type, or -1 when the frame carries something else. Shared by
+ * the IP and TCP corpus walkers: a deliberately small walker, independent of src/wire.
+ */
+export function networkOffset(linkType: number, u: Uint8Array, dv: DataView): number {
   switch (linkType) {
     case 1: {
       let at = 12;

@@ -11,6 +11,7 @@ import type { Bytes } from '../../src/wire/bytes.js';
 import { bytesOf } from '../../src/wire/bytes.js';
 import { pseudoHeaderSum } from '../../src/wire/checksum.js';
 import { CAPTURE_FILES, CORPUS_DIR } from '../corpus.js';
+import { networkOffset } from './ip-corpus.js';
 
 export const PCAP_DIR = CORPUS_DIR;
 
@@ -56,39 +57,12 @@ export function readFrames(file: string): Frame[] {
   return out;
 }
 
-/** Offset of the IP header in a frame, or -1. */
-function ipOffset(linkType: number, u: Uint8Array, dv: DataView): number {
-  switch (linkType) {
-    case 1: {
-      let at = 12;
-      // 802.1Q, 802.1ad and the old 0x9100 QinQ tag.
-      while (at + 2 <= u.length && [0x8100, 0x88a8, 0x9100].includes(dv.getUint16(at))) at += 4;
-      if (at + 2 > u.length) return -1;
-      const et = dv.getUint16(at);
-      return et === 0x0800 || et === 0x86dd ? at + 2 : -1;
-    }
-    case 113:
-      return 16;
-    case 276:
-      return 20;
-    case 0:
-      return 4;
-    case 101:
-    case 12:
-    case 14:
-    case 228:
-    case 229:
-      return 0;
-    default:
-      return -1;
-  }
-}
 
 export function tcpSegmentsOf(file: string, frame: Frame): CorpusSegment | null {
   const u = frame.data;
   const b = bytesOf(u);
   const dv = b.dv;
-  const ip = ipOffset(frame.linkType, u, dv);
+  const ip = networkOffset(frame.linkType, u, dv);
   if (ip < 0 || ip + 20 > u.length) return null;
   const version = (u[ip] as number) >> 4;
   if (version === 4) {
