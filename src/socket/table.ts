@@ -1,0 +1,719 @@
+/**
+ * The socket table of one host: descriptors, the 4-tuple index, listeners, ports and queues, driven by
+ * BSD-like calls that return a value or an errno name, and by segments the Host hands in.
+ *
+ * Demux, as Linux's __inet_lookup_skb does it (DESIGN.md decision 4): the exact 4-tuple (ESTABLISHED and
+ * the other synchronized states, SYN-RECEIVED children, TIME-WAIT), then a listener bound to the exact
+ * local address, then one bound to ANY, then nothing: a RST (never for a RST). Every verdict is reported.
+ *
+ * Accept, as Linux does it (decision 5): a SYN to a listener clones it into a child in SYN-RECEIVED, with
+ * the listener's port and options, indexed by its 4-tuple at once and held in the SYN queue; the ACK
+ * that completes the handshake moves it to the accept queue, and accept() gives it the lowest free
+ * descriptor. The accept queue is checked before that ACK is processed, as tcp_v4_syn_recv_sock does:
+ * a full queue drops the ACK (the child stays in SYN-RECEIVED and its SYN-ACK is retransmitted) or,
+ * with abort-on-overflow, resets the connection.
+ */
+import type { Endpoint, Env } from '../tcp/env.js';
+import type { Personality } from '../tcp/personality.js';
+import { linux } from '../tcp/personality.js';
+import { resetFor } from '../tcp/rst.js';
+import { acceptSyn, listenerSegment, synCookieReply } from '../tcp/listen.js';
+import { segmentArrives } from '../tcp/segment-arrives.js';
+import type { TcpState } from '../tcp/state.js';
+import { Tcb } from '../tcp/tcb.js';
+import type { TcbConfig, TcpError, TcpEvent } from '../tcp/tcb.js';
+import { poll as pollTcb, pollAt as pollAtTcb } from '../tcp/timers.js';
+import * as calls from '../tcp/user-calls.js';
+import { TcpFlags } from '../wire/tcp.js';
+import type { TcpRepr } from '../wire/tcp.js';
+import type { Errno, Result } from './errno.js';
+import { errnoNumber, isErrno } from './errno.js';
+import { FdTable } from './fd-table.js';
+import { parseIp } from './ip.js';
+import { ListenerIndex } from './listener-index.js';
+import type { ListenerStep } from './listener-index.js';
+import { PortTable } from './ports.js';
+import { clampBacklog, LINUX_LISTEN_DEFAULTS, ListenQueues } from './queues.js';
+import type { ListenSettings } from './queues.js';
+import { defaultSocketOptions, Socket } from './socket.js';
+import type { Domain, SocketOptions } from './socket.js';
+import { TupleIndex } from './tuple-index.js';
+import type { TupleRecord } from './tuple-index.js';
+
+/** The step of the demux that matched a segment (DESIGN.md output contract). */
+export type DemuxStep = 'established' | 'syn-received' | 'time-wait' | ListenerStep;
+
+/** What the socket layer did with a segment. */
+export type DemuxAction =
+  /** Processed by the connection (it may still have been dropped by TCP's own checks: see `drop`). */
+  | 'delivered'
+  /** A listener cloned itself into a child for this SYN. */
+  | 'cloned'
+  /** A listener answered with a SYN cookie and kept no state. */
+  | 'syn-cookie'
+  /** A SYN-cookie ACK recreated a connection straight into the accept queue. */
+  | 'cookie-child'
+  /** The accept queue had no room for the completed handshake (Linux: "listen overflow"). */
+  | 'accept-queue-full'
+  /** The SYN queue was full (or the accept queue, which also stops new SYNs) and cookies are off. */
+  | 'syn-dropped'
+  /** A new SYN on a TIME-WAIT 4-tuple ended the TIME-WAIT and went to the listener. */
+  | 'time-wait-reopen'
+  /** Answered with a reset. */
+  | 'reset'
+  /** Dropped without an answer (see `drop`). */
+  | 'dropped';
+
+export interface DemuxVerdict {
+  step: DemuxStep;
+  /** The socket that took the segment (for 'cloned': the new child), or null. */
+  socket: Socket | null;
+  /** Its descriptor at the time (null for unaccepted children and orphans). */
+  fd: number | null;
+  /** The listener involved, for listener steps and clones. */
+  listener: Socket | null;
+  action: DemuxAction;
+  /** The socket's TCP state after the segment. */
+  state: TcpState | null;
+  /** Why the segment was dropped, when it was. */
+  drop: string | null;
+}
+
+export type SocketEvent =
+  | { type: 'state'; socket: Socket; fd: number | null; from: TcpState; to: TcpState; cause: 'segment' | 'call' | 'timer' }
+  | { type: 'drop'; socket: Socket; fd: number | null; reason: string }
+  | { type: 'accept'; socket: Socket; listener: Socket; fd: number }
+  | { type: 'close'; socket: Socket; fd: number };
+
+export interface SocketTableInit {
+  env: Env;
+  personality?: Personality;
+  listen?: Partial<ListenSettings>;
+  fdLimit?: number;
+  /** Where every segment a connection sends goes: the Host wraps it in IP and a frame. */
+  output(seg: TcpRepr, local: Endpoint, remote: Endpoint, vlan: number): void;
+  onEvent?: (e: SocketEvent) => void;
+  /** Is `addr` one of this host's addresses (bind() gives EADDRNOTAVAIL otherwise)? */
+  isLocalAddress(addr: string): boolean;
+  /** The source address for a connection to `remote`, or null when there is no route (ENETUNREACH). */
+  sourceAddressFor(remote: string): string | null;
+}
+
+export interface SockAddr {
+  address: string;
+  port: number;
+}
+
+/** What poll() reports for a descriptor (POLLIN, POLLOUT, POLLERR, POLLHUP). */
+export interface Readiness {
+  readable: boolean;
+  writable: boolean;
+  error: boolean;
+  hangup: boolean;
+}
+
+export type SockOpt = 'SO_REUSEADDR' | 'SO_LINGER' | 'SO_ERROR' | 'SO_RCVBUF' | 'SO_SNDBUF' | 'TCP_MAXSEG' | 'TCP_NODELAY' | 'IPV6_V6ONLY';
+export type SockOptValue = number | boolean | { onoff: boolean; seconds: number };
+
+const ANY: Record<Domain, string> = { inet: '0.0.0.0', inet6: '::' };
+
+export class SocketTable {
+  readonly env: Env;
+  readonly personality: Personality;
+  readonly settings: ListenSettings;
+  readonly fds: FdTable<Socket>;
+  readonly tuples: TupleIndex<Socket>;
+  readonly listeners = new ListenerIndex<Socket>();
+  readonly ports: PortTable;
+  /** Every socket with a live TCB (descriptor or not), for timers and the socket table view. */
+  readonly live = new Set<Socket>();
+  private readonly byTcb = new Map<Tcb, Socket>();
+  private nextId = 1;
+  private readonly init: SocketTableInit;
+  private now = 0;
+
+  constructor(init: SocketTableInit) {
+    this.init = init;
+    this.env = init.env;
+    this.personality = init.personality ?? linux;
+    this.settings = { ...LINUX_LISTEN_DEFAULTS, ...init.listen };
+    this.fds = new FdTable<Socket>(init.fdLimit !== undefined ? { limit: init.fdLimit } : {});
+    this.tuples = new TupleIndex<Socket>({ seed: init.env.rand.nextU32() });
+    this.ports = new PortTable({ rand: init.env.rand });
+  }
+
+  // ---- plumbing ----------------------------------------------------------------------------------
+
+  /**
+   * While acceptSyn builds a child, the child has no socket yet but already sends its SYN-ACK and
+   * changes state: both wait here and go out, in order, once the child is adopted.
+   */
+  private unborn: Array<{ seg: TcpRepr; tcb: Tcb } | TcpEvent> | null = null;
+
+  private readonly hooks = {
+    output: (seg: TcpRepr, tcb: Tcb): void => {
+      const s = this.byTcb.get(tcb);
+      if (s === undefined && this.unborn !== null) {
+        this.unborn.push({ seg, tcb });
+        return;
+      }
+      this.init.output(seg, tcb.local, tcb.remote, s?.tuple?.vlan ?? 0);
+    },
+    onEvent: (e: TcpEvent): void => this.tcpEvent(e),
+  };
+
+  private tcpEvent(e: TcpEvent): void {
+    const s = this.byTcb.get(e.tcb);
+    if (s === undefined) {
+      this.unborn?.push(e);
+      return;
+    }
+    if (e.type === 'drop') {
+      this.init.onEvent?.({ type: 'drop', socket: s, fd: s.fd, reason: e.reason });
+      return;
+    }
+    this.init.onEvent?.({ type: 'state', socket: s, fd: s.fd, from: e.from, to: e.to, cause: e.cause });
+    if (e.to === 'CLOSED') this.connectionClosed(s);
+  }
+
+  private newSocket(domain: Domain, tcb: Tcb, options: SocketOptions): Socket {
+    const s = new Socket(this.nextId++, domain, tcb, options);
+    this.byTcb.set(tcb, s);
+    return s;
+  }
+
+  private tcbConfig(o: SocketOptions): Partial<TcbConfig> {
+    const c: Partial<TcbConfig> = { personality: this.personality, nodelay: o.noDelay, userMss: o.maxSeg };
+    if (o.rcvBuf > 0) c.rcvBuf = o.rcvBuf;
+    if (o.sndBuf > 0) c.sndBuf = o.sndBuf;
+    return c;
+  }
+
+  private socketOf(fd: number): Result<Socket> {
+    return this.fds.lookup(fd);
+  }
+
+  /** A connection reached CLOSED: out of the index; its port is free once nothing names it. */
+  private connectionClosed(s: Socket): void {
+    if (s.tuple !== null) {
+      this.tuples.unhash(s.tuple, s);
+      s.tuple = null;
+    }
+    if (s.parent !== null) {
+      s.parent.queues?.removeSyn(s);
+      s.parent.queues?.removeAccepted(s);
+      s.parent = null;
+    }
+    if (s.fd === null) this.forget(s);
+    else if (s.tcb.error !== null && s.pendingError === null) s.pendingError = s.tcb.error;
+  }
+
+  /** Drops every trace of a socket that has neither a descriptor nor a connection. */
+  private forget(s: Socket): void {
+    if (s.tuple !== null) {
+      this.tuples.unhash(s.tuple, s);
+      s.tuple = null;
+    }
+    if (s.binding !== null) {
+      this.ports.release(s.binding);
+      s.binding = null;
+    }
+    this.listeners.remove(s);
+    this.live.delete(s);
+    this.byTcb.delete(s.tcb);
+  }
+
+  /** TCP's errors are errno names already (TcpError is a subset of Errno). */
+  private err(e: TcpError): Errno {
+    return e;
+  }
+
+  // ---- BSD-like calls ------------------------------------------------------------------------------
+
+  socket(domain: Domain): Result<number> {
+    const options = defaultSocketOptions();
+    const tcb = new Tcb({ env: this.env, local: { addr: ANY[domain], port: 0 }, config: this.tcbConfig(options), hooks: this.hooks });
+    const s = this.newSocket(domain, tcb, options);
+    const fd = this.fds.alloc(s);
+    if (isErrno(fd)) {
+      this.byTcb.delete(tcb);
+      return fd;
+    }
+    s.fd = fd;
+    return fd;
+  }
+
+  bind(fd: number, address: string, port: number): Result<0> {
+    const s = this.socketOf(fd);
+    if (isErrno(s)) return s;
+    if (s.binding !== null) return 'EINVAL';
+    const key = parseIp(address);
+    if (key === undefined) return 'EINVAL';
+    if (s.domain === 'inet' && key.family !== 4) return 'EAFNOSUPPORT';
+    if (s.domain === 'inet6' && key.family !== 6) return 'EINVAL';
+    if (address !== ANY[s.domain] && !this.init.isLocalAddress(address) && !this.isAnyAddress(address)) return 'EADDRNOTAVAIL';
+    const b = this.ports.bind({ address, port, reuseAddr: s.options.reuseAddr, v6only: s.options.v6only });
+    if (isErrno(b)) return b;
+    s.binding = b;
+    s.tcb.local = { addr: address, port: b.port };
+    return 0;
+  }
+
+  private isAnyAddress(address: string): boolean {
+    return address === '0.0.0.0' || address === '::';
+  }
+
+  listen(fd: number, backlog: number): Result<0> {
+    const s = this.socketOf(fd);
+    if (isErrno(s)) return s;
+    if (s.role === 'connection') return 'EINVAL';
+    if (s.role === 'listener') {
+      s.queues?.setBacklog(clampBacklog(backlog, this.settings.somaxconn));
+      return 0;
+    }
+    if (s.binding === null) {
+      // Linux autobinds a listening socket with no port to an ephemeral one (inet_autobind).
+      const r = this.bind(fd, ANY[s.domain], 0);
+      if (isErrno(r)) return r;
+    }
+    const b = s.binding;
+    if (b === null) return 'EINVAL';
+    const ok = this.ports.listen(b);
+    if (isErrno(ok)) return ok;
+    const e = calls.listen(s.tcb, this.now);
+    if (e !== null) return this.err(e);
+    s.role = 'listener';
+    s.queues = new ListenQueues<Socket>(clampBacklog(backlog, this.settings.somaxconn), this.settings);
+    this.listeners.add({ address: b.address, port: b.port, v6only: s.options.v6only }, s);
+    this.live.add(s);
+    return 0;
+  }
+
+  /** Takes the first completed connection off the accept queue; 'EAGAIN' when there is none. */
+  accept(fd: number): Result<{ fd: number; peer: SockAddr }> {
+    const s = this.socketOf(fd);
+    if (isErrno(s)) return s;
+    if (s.role !== 'listener' || s.queues === null) return 'EINVAL';
+    const child = s.queues.accept();
+    if (child === undefined) return 'EAGAIN';
+    const nfd = this.fds.alloc(child);
+    if (isErrno(nfd)) {
+      // Linux leaves the connection queued when there is no descriptor for it.
+      s.queues.complete(child);
+      return nfd;
+    }
+    child.fd = nfd;
+    child.parent = null;
+    this.init.onEvent?.({ type: 'accept', socket: child, listener: s, fd: nfd });
+    return { fd: nfd, peer: { address: child.tcb.remote.addr, port: child.tcb.remote.port } };
+  }
+
+  /** Starts a connection: 'EINPROGRESS' (the handshake runs; wait for writable), or an error. */
+  connect(fd: number, address: string, port: number): Result<'EINPROGRESS'> {
+    const s = this.socketOf(fd);
+    if (isErrno(s)) return s;
+    if (s.role === 'listener') return 'EISCONN';
+    if (s.role === 'connection') {
+      const st = s.tcb.state;
+      if (st === 'SYN-SENT' || st === 'SYN-RECEIVED') return 'EALREADY';
+      return st === 'CLOSED' ? (s.pendingError ?? 'ECONNABORTED') : 'EISCONN';
+    }
+    const key = parseIp(address);
+    if (key === undefined || port <= 0 || port > 0xffff) return 'EINVAL';
+    if (s.domain === 'inet' && key.family !== 4) return 'EAFNOSUPPORT';
+    const local = s.binding !== null && !this.isAnyAddress(s.binding.address) ? s.binding.address : this.init.sourceAddressFor(address);
+    if (local === null) return 'ENETUNREACH';
+    const req = { localAddress: local, remoteAddress: address, remotePort: port, reuseAddr: s.options.reuseAddr, v6only: s.options.v6only };
+    const timeWait = (c: Socket): boolean => c.tcb.state === 'TIME-WAIT';
+    const r = s.binding === null ? this.ports.connect(req, this.tuples, s, timeWait) : this.ports.connectBound(s.binding, req, this.tuples, s, timeWait);
+    if (isErrno(r)) return r;
+    // The 4-tuple was a TIME-WAIT connection's: the index now names this socket; end the old one.
+    if (r.recycled !== undefined) this.retire(r.recycled, false);
+    s.binding = r.binding;
+    const tuple: TupleRecord = { localAddress: r.binding.address === ANY[s.domain] ? local : r.binding.address, localPort: r.binding.port, remoteAddress: address, remotePort: port, vlan: 0 };
+    s.tuple = tuple;
+    s.role = 'connection';
+    s.tcb.local = { addr: local, port: tuple.localPort };
+    this.live.add(s);
+    const e = calls.connect(s.tcb, { addr: address, port }, this.now);
+    if (e !== null) return this.err(e);
+    return 'EINPROGRESS';
+  }
+
+  /**
+   * Ends a TIME-WAIT connection early (its 4-tuple is reused). `unhash`: false when the index already
+   * names the new owner of the 4-tuple.
+   */
+  private retire(s: Socket, unhash = true): void {
+    if (!unhash) s.tuple = null;
+    s.tcb.state = 'CLOSED';
+    this.forget(s);
+  }
+
+  send(fd: number, data: Uint8Array): Result<number> {
+    const s = this.socketOf(fd);
+    if (isErrno(s)) return s;
+    if (s.role !== 'connection') return 'ENOTCONN';
+    if (s.shutWrite) return 'EPIPE';
+    if (s.pendingError !== null) return this.takeError(s);
+    const st = s.tcb.state;
+    if (st === 'SYN-SENT' || st === 'SYN-RECEIVED') return 'EAGAIN';
+    const n = calls.send(s.tcb, data, this.now);
+    if (typeof n !== 'number') return this.err(n);
+    return n === 0 && data.length > 0 ? 'EAGAIN' : n;
+  }
+
+  /** Up to `max` bytes; an empty array at end of stream; 'EAGAIN' when nothing is there yet. */
+  recv(fd: number, max = 65536): Result<Uint8Array> {
+    const s = this.socketOf(fd);
+    if (isErrno(s)) return s;
+    if (s.role !== 'connection') return 'ENOTCONN';
+    if (s.shutRead) return new Uint8Array(0);
+    const r = calls.receive(s.tcb, max, this.now);
+    if (r === 'EOF') return new Uint8Array(0);
+    if (typeof r === 'string') {
+      if (r === 'EAGAIN') return s.pendingError !== null ? this.takeError(s) : 'EAGAIN';
+      if (s.pendingError !== null) return this.takeError(s);
+      return this.err(r);
+    }
+    return r;
+  }
+
+  private takeError(s: Socket): Errno {
+    const e = s.pendingError ?? 'EIO';
+    s.pendingError = null;
+    return e;
+  }
+
+  shutdown(fd: number, how: 'SHUT_RD' | 'SHUT_WR' | 'SHUT_RDWR'): Result<0> {
+    const s = this.socketOf(fd);
+    if (isErrno(s)) return s;
+    if (s.role !== 'connection') return 'ENOTCONN';
+    if (how !== 'SHUT_WR') s.shutRead = true;
+    if (how !== 'SHUT_RD' && !s.shutWrite) {
+      s.shutWrite = true;
+      const e = calls.shutdownWrite(s.tcb, this.now);
+      if (e !== null && e !== 'ENOTCONN') return this.err(e);
+    }
+    return 0;
+  }
+
+  close(fd: number): Result<0> {
+    const s = this.socketOf(fd);
+    if (isErrno(s)) return s;
+    this.fds.close(fd);
+    this.init.onEvent?.({ type: 'close', socket: s, fd });
+    s.fd = null;
+    s.orphan = true;
+    if (s.role === 'listener') {
+      this.closeListener(s);
+      return 0;
+    }
+    if (s.role === 'fresh') {
+      this.forget(s);
+      return 0;
+    }
+    // SO_LINGER with a zero timeout: abort with a RST instead of the FIN handshake (Linux tcp_close).
+    if (s.options.linger.onoff && s.options.linger.seconds === 0) calls.abort(s.tcb, this.now);
+    else calls.close(s.tcb, this.now);
+    if (s.tcb.state === 'CLOSED') this.forget(s);
+    return 0;
+  }
+
+  /**
+   * Closing a listener (Linux inet_csk_listen_stop): children that completed the handshake are reset,
+   * children still in the SYN queue are dropped without a word.
+   */
+  private closeListener(s: Socket): void {
+    this.listeners.remove(s);
+    const q = s.queues;
+    s.queues = null;
+    if (q !== null) {
+      const { accepted, pending } = q.drain();
+      for (const c of accepted) {
+        c.parent = null;
+        calls.abort(c.tcb, this.now);
+        this.forget(c);
+      }
+      for (const c of pending) {
+        c.parent = null;
+        c.tcb.state = 'CLOSED';
+        this.forget(c);
+      }
+    }
+    calls.abort(s.tcb, this.now);
+    this.forget(s);
+  }
+
+  getsockname(fd: number): Result<SockAddr> {
+    const s = this.socketOf(fd);
+    if (isErrno(s)) return s;
+    return { address: s.tcb.local.addr, port: s.tcb.local.port };
+  }
+
+  getpeername(fd: number): Result<SockAddr> {
+    const s = this.socketOf(fd);
+    if (isErrno(s)) return s;
+    if (s.role !== 'connection' || s.tcb.state === 'SYN-SENT' || s.tcb.state === 'CLOSED') return 'ENOTCONN';
+    return { address: s.tcb.remote.addr, port: s.tcb.remote.port };
+  }
+
+  setsockopt(fd: number, name: SockOpt, value: SockOptValue): Result<0> {
+    const s = this.socketOf(fd);
+    if (isErrno(s)) return s;
+    const o = s.options;
+    const num = typeof value === 'number' ? value : typeof value === 'boolean' ? (value ? 1 : 0) : NaN;
+    switch (name) {
+      case 'SO_REUSEADDR':
+        o.reuseAddr = num !== 0;
+        if (s.binding !== null) this.ports.setReuseAddr(s.binding, o.reuseAddr);
+        return 0;
+      case 'SO_LINGER':
+        if (typeof value !== 'object') return 'EINVAL';
+        o.linger = { onoff: value.onoff, seconds: value.seconds };
+        return 0;
+      case 'SO_RCVBUF':
+      case 'SO_SNDBUF':
+        if (!(num >= 0)) return 'EINVAL';
+        if (name === 'SO_RCVBUF') o.rcvBuf = num;
+        else o.sndBuf = num;
+        Object.assign(s.tcb.config, this.tcbConfig(o));
+        return 0;
+      case 'TCP_MAXSEG':
+        // Linux: 88..32767, or 0 to clear; only before the connection starts (tcp_setsockopt).
+        if (num !== 0 && (num < 88 || num > 32767)) return 'EINVAL';
+        o.maxSeg = num;
+        s.tcb.config.userMss = num;
+        return 0;
+      case 'TCP_NODELAY':
+        o.noDelay = num !== 0;
+        s.tcb.config.nodelay = o.noDelay;
+        return 0;
+      case 'IPV6_V6ONLY':
+        if (s.domain !== 'inet6') return 'ENOPROTOOPT';
+        if (s.binding !== null) return 'EINVAL';
+        o.v6only = num !== 0;
+        return 0;
+      case 'SO_ERROR':
+        return 'ENOPROTOOPT';
+      default: {
+        const never: never = name;
+        return never;
+      }
+    }
+  }
+
+  getsockopt(fd: number, name: SockOpt): Result<SockOptValue> {
+    const s = this.socketOf(fd);
+    if (isErrno(s)) return s;
+    const o = s.options;
+    switch (name) {
+      case 'SO_REUSEADDR':
+        return o.reuseAddr ? 1 : 0;
+      case 'SO_LINGER':
+        return { ...o.linger };
+      case 'SO_ERROR': {
+        const e = s.pendingError;
+        s.pendingError = null;
+        return e === null ? 0 : errnoNumber(e);
+      }
+      case 'SO_RCVBUF':
+        return o.rcvBuf * 2;
+      case 'SO_SNDBUF':
+        return o.sndBuf * 2;
+      case 'TCP_MAXSEG':
+        return s.role === 'connection' && s.tcb.state !== 'SYN-SENT' ? calls.status(s.tcb).mss : o.maxSeg || s.tcb.config.mss;
+      case 'TCP_NODELAY':
+        return o.noDelay ? 1 : 0;
+      case 'IPV6_V6ONLY':
+        return o.v6only ? 1 : 0;
+      default: {
+        const never: never = name;
+        return never;
+      }
+    }
+  }
+
+  fcntl(fd: number, cmd: 'F_GETFL' | 'F_SETFL', flags = 0): Result<number> {
+    const s = this.socketOf(fd);
+    if (isErrno(s)) return s;
+    const O_RDWR = 2;
+    const O_NONBLOCK = 0o4000;
+    if (cmd === 'F_GETFL') return O_RDWR | (s.options.nonBlocking ? O_NONBLOCK : 0);
+    s.options.nonBlocking = (flags & O_NONBLOCK) !== 0;
+    return 0;
+  }
+
+  /** poll(2) for one descriptor. */
+  readiness(fd: number): Result<Readiness> {
+    const s = this.socketOf(fd);
+    if (isErrno(s)) return s;
+    const st = s.tcb.state;
+    if (s.role === 'listener') {
+      return { readable: (s.queues?.acceptQueueLength ?? 0) > 0, writable: false, error: false, hangup: false };
+    }
+    if (s.role === 'fresh') return { readable: false, writable: false, error: false, hangup: true };
+    const t = s.tcb;
+    const error = s.pendingError !== null || t.error !== null;
+    const closed = st === 'CLOSED';
+    const readable = t.rcvBuf.length > 0 || t.finReceived || closed || s.shutRead;
+    const connected = st !== 'SYN-SENT' && st !== 'SYN-RECEIVED';
+    const writable = connected && !closed && !s.shutWrite && calls.status(t).unsent < t.config.sndBuf;
+    return { readable, writable: writable || (closed && error), error, hangup: closed || (t.finReceived && s.shutWrite) };
+  }
+
+  // ---- the input side --------------------------------------------------------------------------------
+
+  /**
+   * Demultiplexes one segment that arrived for `local` from `remote` (`vlan`: the frame's VLAN key) and
+   * hands it to the socket that takes it; returns the verdict.
+   */
+  segmentIn(seg: TcpRepr, local: Endpoint, remote: Endpoint, vlan: number, nowUs: number): DemuxVerdict {
+    this.now = nowUs;
+    const tuple: TupleRecord = { localAddress: local.addr, localPort: local.port, remoteAddress: remote.addr, remotePort: remote.port, vlan };
+    const conn = this.tuples.lookupEstablished(tuple);
+    if (conn !== undefined) return this.toConnection(conn, seg, local, remote, vlan, nowUs);
+    return this.toListener(seg, local, remote, vlan, nowUs, tuple, undefined);
+  }
+
+  private toConnection(s: Socket, seg: TcpRepr, local: Endpoint, remote: Endpoint, vlan: number, nowUs: number): DemuxVerdict {
+    const before = s.tcb.state;
+    const step: DemuxStep = before === 'TIME-WAIT' ? 'time-wait' : before === 'SYN-RECEIVED' ? 'syn-received' : 'established';
+    // A child about to complete the handshake needs room in its listener's accept queue first.
+    const parent = s.parent;
+    if (before === 'SYN-RECEIVED' && parent !== null && parent.queues !== null && (seg.flags & TcpFlags.ACK) !== 0 && (seg.flags & (TcpFlags.RST | TcpFlags.SYN)) === 0) {
+      const q = parent.queues;
+      if (q.inSynQueue(s) && q.acceptQueueLength > q.maxAckBacklog) {
+        if (this.settings.abortOnOverflow) {
+          calls.abort(s.tcb, nowUs);
+          return this.verdict(step, s, parent, 'reset', 'accept-queue-full');
+        }
+        this.init.onEvent?.({ type: 'drop', socket: s, fd: s.fd, reason: 'accept-queue-full' });
+        return this.verdict(step, s, parent, 'accept-queue-full', 'accept-queue-full');
+      }
+    }
+    const r = segmentArrives(s.tcb, seg, nowUs);
+    if (r === 'reopen') {
+      // Linux tcp_timewait_state_process → TCP_TW_SYN: the TIME-WAIT ends, the SYN goes to the listener
+      // with an ISN beyond the old connection's (Tcb.reopenIsn).
+      const isn = s.tcb.reopenIsn;
+      this.retire(s);
+      const tuple: TupleRecord = { localAddress: local.addr, localPort: local.port, remoteAddress: remote.addr, remotePort: remote.port, vlan };
+      const v = this.toListener(seg, local, remote, vlan, nowUs, tuple, isn);
+      if (v.action === 'cloned') v.action = 'time-wait-reopen';
+      return v;
+    }
+    if (before === 'SYN-RECEIVED' && parent !== null && parent.queues !== null && s.tcb.state !== 'SYN-RECEIVED' && s.tcb.state !== 'CLOSED') {
+      parent.queues.complete(s);
+    }
+    const action: DemuxAction = r === 'reset' ? 'reset' : r === 'dropped' ? 'dropped' : 'delivered';
+    return this.verdict(step, s, parent, action, r === 'dropped' ? (s.tcb.dropReason ?? 'dropped') : null);
+  }
+
+  private toListener(seg: TcpRepr, local: Endpoint, remote: Endpoint, vlan: number, nowUs: number, tuple: TupleRecord, reopenIsn: number | undefined): DemuxVerdict {
+    const l = this.listeners.lookup(local.addr, local.port, vlan);
+    const step = this.listeners.lastStep;
+    if (l === undefined || l.queues === null) return this.noSocket(seg, local, remote, vlan);
+    const q = l.queues;
+    const cookiesOn = this.settings.syncookies !== 'off';
+    const v = listenerSegment(l.tcb, seg, local, remote, nowUs, cookiesOn);
+    switch (v.action) {
+      case 'rst':
+        this.init.output(v.reply, local, remote, vlan);
+        return this.verdict(step, l, l, 'reset', v.reason);
+      case 'drop':
+        return this.verdict(step, l, l, 'dropped', v.reason);
+      case 'child': {
+        if (q.acceptQueueLength > q.maxAckBacklog) return this.verdict(step, l, l, 'accept-queue-full', 'accept-queue-full');
+        // listenerSegment built the child while processing the ACK; its events came before it had a socket.
+        const child = this.adopt(l, v.child, tuple);
+        q.complete(child);
+        return this.verdict(step, child, l, 'cookie-child', null);
+      }
+      case 'syn': {
+        const d = q.onSyn(reopenIsn !== undefined ? { fromTimeWait: true } : {});
+        if (d.verdict === 'drop') {
+          this.init.onEvent?.({ type: 'drop', socket: l, fd: l.fd, reason: d.reason });
+          return this.verdict(step, l, l, 'syn-dropped', d.reason);
+        }
+        if (d.verdict === 'cookie') {
+          this.init.output(synCookieReply(l.tcb, seg, local, remote, nowUs), local, remote, vlan);
+          return this.verdict(step, l, l, 'syn-cookie', null);
+        }
+        this.unborn = [];
+        const tcb = acceptSyn(l.tcb, seg, local, remote, nowUs, reopenIsn !== undefined ? { isn: reopenIsn } : {});
+        const child = this.adopt(l, tcb, tuple);
+        q.addSyn(child);
+        const held = this.unborn;
+        this.unborn = null;
+        for (const h of held) {
+          if ('seg' in h) this.hooks.output(h.seg, h.tcb);
+          else this.tcpEvent(h);
+        }
+        return this.verdict(step, child, l, 'cloned', null);
+      }
+      default: {
+        const never: never = v;
+        return never;
+      }
+    }
+  }
+
+  /** Gives a child TCB its socket: a clone of the listener's, indexed by 4-tuple, sharing its port. */
+  private adopt(l: Socket, tcb: Tcb, tuple: TupleRecord): Socket {
+    const options = { ...l.options, linger: { ...l.options.linger } };
+    const child = this.newSocket(l.domain, tcb, options);
+    child.role = 'connection';
+    child.parent = l;
+    child.tuple = tuple;
+    if (l.binding !== null) child.binding = this.ports.inherit(l.binding, tuple.localAddress);
+    this.tuples.hash(tuple, child);
+    this.live.add(child);
+    return child;
+  }
+
+  /** No socket: RFC 9293 §3.10.7.1 — reset anything but a reset. */
+  private noSocket(seg: TcpRepr, local: Endpoint, remote: Endpoint, vlan: number): DemuxVerdict {
+    const rst = resetFor(seg);
+    if (rst === null) return this.verdict('none', null, null, 'dropped', 'no-socket-rst');
+    this.init.output(rst, local, remote, vlan);
+    return this.verdict('none', null, null, 'reset', null);
+  }
+
+  private verdict(step: DemuxStep, s: Socket | null, listener: Socket | null, action: DemuxAction, drop: string | null): DemuxVerdict {
+    return { step, socket: s, fd: s?.fd ?? null, listener, action, state: s?.tcb.state ?? null, drop };
+  }
+
+  // ---- timers --------------------------------------------------------------------------------------
+
+  /** The earliest timer deadline of any connection (µs), or null. */
+  pollAt(): number | null {
+    let best: number | null = null;
+    for (const s of this.live) {
+      const t = pollAtTcb(s.tcb);
+      if (t !== null && (best === null || t < best)) best = t;
+    }
+    return best;
+  }
+
+  /** Fires every timer due at `nowUs`. */
+  poll(nowUs: number): void {
+    this.now = nowUs;
+    for (const s of [...this.live]) {
+      const t = pollAtTcb(s.tcb);
+      if (t !== null && t <= nowUs) pollTcb(s.tcb, nowUs);
+    }
+  }
+
+  /** Advances the table's notion of time for calls made without a segment or timer. */
+  setTime(nowUs: number): void {
+    this.now = nowUs;
+  }
+
+  /** Every socket with a descriptor or a connection, listeners first, by descriptor then id. */
+  list(): Socket[] {
+    const all = new Set<Socket>(this.live);
+    for (const [, s] of this.fds.entries()) all.add(s);
+    return [...all].sort((a, b) => (a.role === 'listener' ? 0 : 1) - (b.role === 'listener' ? 0 : 1) || (a.fd ?? 1e9) - (b.fd ?? 1e9) || a.id - b.id);
+  }
+}
