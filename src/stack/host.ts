@@ -23,8 +23,10 @@ import type { TcpRepr } from '../wire/tcp.js';
 import type { Endpoint, Env } from '../tcp/env.js';
 import type { Personality } from '../tcp/personality.js';
 import type { ListenSettings } from '../socket/queues.js';
+import { ErrnoError, errnoName, isErrno } from '../socket/errno.js';
+import type { Errno } from '../socket/errno.js';
 import { SocketTable } from '../socket/table.js';
-import type { SocketEvent } from '../socket/table.js';
+import type { SockAddr, SocketEvent } from '../socket/table.js';
 import { vlanKeyOf } from '../socket/tuple-index.js';
 import { NeighborTable } from './neighbors.js';
 import type { PendingFrame } from './neighbors.js';
@@ -89,6 +91,8 @@ export class Host {
   /** The frame being processed (for events it causes), or null for calls and timers. */
   private currentFrame: number | null = null;
   private ipId: number;
+  /** Promise-form calls waiting for their descriptor to become ready; re-tried after every input and timer. */
+  private waiters: Array<() => boolean> = [];
 
   constructor(opts: HostOptions) {
     this.opts = opts;
@@ -166,7 +170,66 @@ export class Host {
     } finally {
       this.currentFrame = null;
     }
+    this.wake();
     return n;
+  }
+
+  // ---- promise forms ---------------------------------------------------------------------------------
+
+  private wake(): void {
+    if (this.waiters.length === 0) return;
+    this.waiters = this.waiters.filter((tryAgain) => !tryAgain());
+  }
+
+  /**
+   * Runs `attempt` now and, while it answers `wouldBlock`, again after every frame and timer; resolves
+   * with its first other answer (an errno name rejects). A non-blocking descriptor rejects at once.
+   */
+  private untilReady<T>(fd: number, attempt: () => T | Errno, wouldBlock: Errno): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const settle = (): boolean => {
+        const r = attempt();
+        if (r === wouldBlock) return false;
+        if (isErrno(r)) reject(new ErrnoError(r));
+        else resolve(r as T);
+        return true;
+      };
+      this.now();
+      if (settle()) return;
+      if (this.sockets.fds.get(fd)?.options.nonBlocking === true) {
+        reject(new ErrnoError(wouldBlock));
+        return;
+      }
+      this.waiters.push(settle);
+    });
+  }
+
+  /** accept(2), waiting for a completed connection. */
+  accept(fd: number): Promise<{ fd: number; peer: SockAddr }> {
+    return this.untilReady(fd, () => this.sockets.accept(fd), 'EAGAIN');
+  }
+
+  /** connect(2), resolving when the handshake completes (rejecting with ECONNREFUSED, ETIMEDOUT, ...). */
+  connect(fd: number, address: string, port: number): Promise<0> {
+    this.now();
+    const r = this.sockets.connect(fd, address, port);
+    if (r !== 'EINPROGRESS') return isErrno(r) ? Promise.reject(new ErrnoError(r)) : Promise.resolve(0);
+    return this.untilReady(
+      fd,
+      (): 0 | Errno => {
+        const ready = this.sockets.readiness(fd);
+        if (isErrno(ready)) return ready;
+        const err = this.sockets.getsockopt(fd, 'SO_ERROR');
+        if (typeof err === 'number' && err !== 0) return errnoName(err) ?? 'EIO';
+        return ready.writable ? 0 : 'EINPROGRESS';
+      },
+      'EINPROGRESS',
+    );
+  }
+
+  /** recv(2), waiting for data; an empty array means end of stream. */
+  recv(fd: number, max = 65536): Promise<Uint8Array> {
+    return this.untilReady(fd, () => this.sockets.recv(fd, max), 'EAGAIN');
   }
 
   private inputFrame(frame: Uint8Array, n: number, timeUs: number): void {
@@ -396,6 +459,7 @@ export class Host {
   /** Fires what is due at `timeUs`. */
   poll(timeUs: number): void {
     this.sockets.poll(timeUs);
+    this.wake();
     const { resolve } = this.neighbors.due(timeUs);
     for (const ip of resolve) {
       const from = isIpv4(ip) ? this.ipv4[0] : this.ipv6[0];
