@@ -10,6 +10,7 @@
 import { seqSub } from '../wire/seq.js';
 import { sendAck } from './output.js';
 import type { Tcb } from './tcb.js';
+import { unreachable } from './state.js';
 
 /** RFC 1122 §4.2.3.2: "the delay MUST be less than 0.5 seconds" (Linux HZ/2 max_ato). */
 const MAX_DELAY_US = 500_000;
@@ -150,8 +151,17 @@ export function afterRead(tcb: Tcb, copied: number): void {
     case 'FIN-WAIT-1':
     case 'FIN-WAIT-2':
       break;
-    default:
+    case 'CLOSED':
+    case 'LISTEN':
+    case 'SYN-SENT':
+    case 'SYN-RECEIVED':
+    case 'CLOSE-WAIT':
+    case 'CLOSING':
+    case 'LAST-ACK':
+    case 'TIME-WAIT':
       return;
+    default:
+      return unreachable(tcb.state);
   }
   const cur = tcb.rcvWindow;
   const free = tcb.rcvSpace - tcb.rcvBuf.length - tcb.ooo.bytes;

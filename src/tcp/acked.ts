@@ -65,7 +65,10 @@ export function duplicateAck(tcb: Tcb): void {
   const flight = seqSub(tcb.sndNxt, tcb.sndUna);
   tcb.ssthresh = Math.max(Math.floor(flight / 2), 2 * tcb.sndMss);
   tcb.cwnd = tcb.ssthresh;
+  // Only the head is presumed lost: unless a timeout is already resending everything, go on from SND.NXT.
+  const resending = tcb.rtxNxt !== tcb.sndNxt;
   retransmitHead(tcb);
+  if (!resending) tcb.rtxNxt = tcb.sndNxt;
 }
 
 /**

@@ -9,7 +9,7 @@ import { seqAdd } from '../wire/seq.js';
 import { TcpFlags, type TcpRepr } from '../wire/tcp.js';
 import type { Endpoint } from './env.js';
 import { applyPeerSynOptions, prepareOffer } from './handshake.js';
-import { layoutSynOptions } from './options.js';
+import { layoutSynOptions, readOptions } from './options.js';
 import { initialWindow, sendSyn } from './output.js';
 import { resetFor } from './rst.js';
 import { classifyForListener, segmentArrives } from './segment-arrives.js';
@@ -22,7 +22,6 @@ import {
   encodeCookie,
   mssIndex,
 } from './syncookies.js';
-import { readOptions } from './options.js';
 import { reportDrop, setState, Tcb, type DropReason } from './tcb.js';
 
 export interface AcceptOptions {

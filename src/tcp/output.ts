@@ -10,6 +10,7 @@ import { persistInterval } from './rtt.js';
 import { resetFor } from './rst.js';
 import { synWindow } from './personality.js';
 import type { Tcb } from './tcb.js';
+import { unreachable } from './state.js';
 
 const EMPTY = new Uint8Array(0);
 
@@ -197,8 +198,15 @@ function maySend(tcb: Tcb): boolean {
     case 'CLOSING':
     case 'LAST-ACK':
       return true;
-    default:
+    case 'CLOSED':
+    case 'LISTEN':
+    case 'SYN-SENT':
+    case 'SYN-RECEIVED':
+    case 'FIN-WAIT-2':
+    case 'TIME-WAIT':
       return false;
+    default:
+      return unreachable(tcb.state);
   }
 }
 

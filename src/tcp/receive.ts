@@ -7,6 +7,7 @@ import { TcpFlags, type TcpRepr } from '../wire/tcp.js';
 import { ackCheck, dataReceived, enterQuickAck } from './ack.js';
 import { sendAck } from './output.js';
 import { setState, type Tcb } from './tcb.js';
+import { unreachable } from './state.js';
 
 /** Sixth: "If the URG bit is set, RCV.UP <- max(RCV.UP,SEG.UP)" (ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2). */
 export function checkUrg(tcb: Tcb, seg: TcpRepr): void {
@@ -17,8 +18,17 @@ export function checkUrg(tcb: Tcb, seg: TcpRepr): void {
     case 'FIN-WAIT-2':
       tcb.rcvUp = seqMax(tcb.rcvUp, seqAdd(seg.seq, seg.urgent));
       break;
-    default:
+    case 'CLOSED':
+    case 'LISTEN':
+    case 'SYN-SENT':
+    case 'SYN-RECEIVED':
+    case 'CLOSE-WAIT':
+    case 'CLOSING':
+    case 'LAST-ACK':
+    case 'TIME-WAIT':
       break;
+    default:
+      return unreachable(tcb.state);
   }
 }
 
@@ -29,10 +39,19 @@ function takesText(tcb: Tcb): boolean {
     case 'FIN-WAIT-1':
     case 'FIN-WAIT-2':
       return true;
-    default:
+    case 'CLOSED':
+    case 'LISTEN':
+    case 'SYN-SENT':
+    case 'SYN-RECEIVED':
+    case 'CLOSE-WAIT':
+    case 'CLOSING':
+    case 'LAST-ACK':
+    case 'TIME-WAIT':
       // CLOSE-WAIT, CLOSING, LAST-ACK, TIME-WAIT: "This should not occur since a FIN has been received
       // from the remote side. Ignore the segment text."
       return false;
+    default:
+      return unreachable(tcb.state);
   }
 }
 
@@ -156,10 +175,8 @@ function processFin(tcb: Tcb): void {
     case 'LISTEN':
     case 'SYN-SENT':
       return;
-    default: {
-      const never: never = tcb.state;
-      throw new Error(`unknown state ${String(never)}`);
-    }
+    default:
+      return unreachable(tcb.state);
   }
 }
 

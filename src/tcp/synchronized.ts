@@ -13,14 +13,14 @@ import { seqAdd, seqBetween, seqGe, seqGt, seqLe, seqLt } from '../wire/seq.js';
 import { TcpFlags, type TcpRepr } from '../wire/tcp.js';
 import { ackNewData, ackWhileProbing, duplicateAck, finAcked, outstanding, updateSendWindow } from './acked.js';
 import { enterEstablished, runPendingClose } from './handshake.js';
-import { sendActiveReset, transmit } from './output.js';
+import { sendActiveReset, sendResetFor, transmit } from './output.js';
 import { checkUrg, enterTimeWait, processTextAndFin } from './receive.js';
 import { dropWith, type Step } from './replies.js';
 import { rttSample } from './rtt.js';
 import { passiveSynReceived, pawsRejects } from './syn-received.js';
 import { closeConnection, setState, segLen, type DropReason, type Tcb, type TcpError } from './tcb.js';
 import type { ArriveResult } from './segment-arrives.js';
-import type { TcpState } from './state.js';
+import { unreachable, type TcpState } from './state.js';
 
 const ACK = TcpFlags.ACK;
 const RST = TcpFlags.RST;
@@ -165,11 +165,21 @@ function resetConnection(tcb: Tcb): Check {
       // Linux tcp_reset: EPIPE in CLOSE-WAIT (the peer had closed already).
       error = linuxErrors ? 'EPIPE' : 'ECONNRESET';
       break;
-    default:
+    case 'CLOSED':
+    case 'LISTEN':
+    case 'SYN-SENT':
+    case 'ESTABLISHED':
+    case 'FIN-WAIT-1':
+    case 'FIN-WAIT-2':
+    case 'CLOSING':
+    case 'LAST-ACK':
+    case 'TIME-WAIT':
       // ESTABLISHED, FIN-WAIT-1/2: "connection reset"; CLOSING, LAST-ACK: "enter the CLOSED state,
       // delete the TCB" — both kernels still leave ECONNRESET for a pending call.
       error = 'ECONNRESET';
       break;
+    default:
+      return unreachable(tcb.state);
   }
   closeConnection(tcb, error);
   return 'reset';
@@ -273,8 +283,17 @@ function afterAck(tcb: Tcb): Check {
       // "If our FIN is now acknowledged, delete the TCB, enter the CLOSED state, and return."
       if (finAcked(tcb)) closeConnection(tcb, null);
       return 'continue';
-    default:
+    case 'CLOSED':
+    case 'LISTEN':
+    case 'SYN-SENT':
+    case 'SYN-RECEIVED':
+    case 'ESTABLISHED':
+    case 'FIN-WAIT-2':
+    case 'CLOSE-WAIT':
+    case 'TIME-WAIT':
       return 'continue';
+    default:
+      return unreachable(tcb.state);
   }
 }
 
@@ -287,14 +306,16 @@ function rttFromHandshake(tcb: Tcb): void {
 
 /**
  * RFC 9293 seventh step, FIN-WAIT states, and RFC 1122 §4.2.2.13 / RFC 2525 §2.17: after CLOSE the user
- * reads nothing more, so new data is answered with a reset (Linux: "RFC 1122 says we MUST send a reset").
+ * reads nothing more, so new data is answered with a reset and the connection goes. Both kernels send
+ * the reset in the §3.10.7.1 form, as for a segment with no connection (Linux tcp_rcv_state_process
+ * "abort on data" → tcp_v4_send_reset; FreeBSD "rcvafterclose" → tcp_dropwithreset).
  */
 function dataAfterClose(tcb: Tcb, seg: TcpRepr): boolean {
   if (!tcb.userClosed || seg.payload.length === 0) return false;
   if (tcb.state !== 'FIN-WAIT-1' && tcb.state !== 'FIN-WAIT-2') return false;
   const end = seqAdd(seg.seq, seg.payload.length);
   if (!seqGt(end, tcb.rcvNxt)) return false;
-  sendActiveReset(tcb);
+  sendResetFor(tcb, seg);
   closeConnection(tcb, null);
   return true;
 }

@@ -50,7 +50,13 @@ export type TcpEvent =
 
 /** Where a connection's output and events go; children share their listener's hooks. */
 export interface TcbHooks {
-  /** Called with every segment the connection sends, in order, as it is made. Must not re-enter the Tcb. */
+  /**
+   * Called with every segment the connection sends, in order, as it is made: the record is the only
+   * allocation. Addresses are tcb.local → tcb.remote — except for the resets a LISTEN or CLOSED TCB
+   * forms from an arriving segment (§3.10.7.1/2), which go back to that segment's sender (the caller
+   * knows it; listenerSegment returns the reset instead). It must not feed a segment back into a TCB
+   * synchronously: queue it.
+   */
   output(seg: TcpRepr, tcb: Tcb): void;
   onEvent?: ((e: TcpEvent) => void) | undefined;
 }

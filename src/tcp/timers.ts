@@ -15,6 +15,7 @@ import { sendSyn, sendWindowProbe, selectWindow, transmit } from './output.js';
 import { establishedOptions } from './options.js';
 import { backedOffRto, linuxModelTimeout, persistInterval } from './rtt.js';
 import { closeConnection, type Tcb } from './tcb.js';
+import { unreachable } from './state.js';
 
 /** The earliest armed deadline (µs), or null when no timer runs. */
 export function pollAt(tcb: Tcb): number | null {
@@ -92,10 +93,8 @@ function retransmitTimer(tcb: Tcb): void {
     case 'FIN-WAIT-2':
     case 'TIME-WAIT':
       return;
-    default: {
-      const never: never = tcb.state;
-      throw new Error(`unknown state ${String(never)}`);
-    }
+    default:
+      return unreachable(tcb.state);
   }
 }
 
@@ -166,8 +165,15 @@ function persistTimer(tcb: Tcb): void {
     case 'LAST-ACK':
     case 'CLOSING':
       break;
-    default:
+    case 'CLOSED':
+    case 'LISTEN':
+    case 'SYN-SENT':
+    case 'SYN-RECEIVED':
+    case 'FIN-WAIT-2':
+    case 'TIME-WAIT':
       return;
+    default:
+      return unreachable(tcb.state);
   }
   // Linux tcp_probe_timer: give up after tcp_retries2 unanswered probes (an answer resets the count).
   if (tcb.probesOut >= tcb.p.dataRetries) {

@@ -10,7 +10,7 @@ import { sendActiveReset, sendSyn, transmit } from './output.js';
 import { keyFrom } from './syncookies.js';
 import { closeConnection, setState, type Tcb, type TcpError } from './tcb.js';
 import type { Endpoint } from './env.js';
-import type { TcpState } from './state.js';
+import { unreachable, type TcpState } from './state.js';
 
 function enter(tcb: Tcb, nowUs: number): void {
   tcb.now = nowUs;
@@ -40,8 +40,17 @@ export function connect(tcb: Tcb, remote: Endpoint, nowUs: number): TcpError | n
     case 'SYN-SENT':
     case 'SYN-RECEIVED':
       return 'EALREADY';
-    default:
+    case 'LISTEN':
+    case 'ESTABLISHED':
+    case 'FIN-WAIT-1':
+    case 'FIN-WAIT-2':
+    case 'CLOSE-WAIT':
+    case 'CLOSING':
+    case 'LAST-ACK':
+    case 'TIME-WAIT':
       return 'EISCONN';
+    default:
+      return unreachable(tcb.state);
   }
   tcb.remote = remote;
   prepareOffer(tcb);
@@ -90,10 +99,8 @@ export function send(tcb: Tcb, data: Uint8Array, nowUs: number): number | TcpErr
     case 'TIME-WAIT':
       // "Return 'error: connection closing' and do not service request."
       return 'EPIPE';
-    default: {
-      const never: never = tcb.state;
-      throw new Error(`unknown state ${String(never)}`);
-    }
+    default:
+      return unreachable(tcb.state);
   }
   if (tcb.finQueued || tcb.closePending !== 'none') return 'EPIPE';
   const n = tcb.sendBuf.write(data);
@@ -118,8 +125,18 @@ export function receive(tcb: Tcb, max: number, nowUs: number): Uint8Array | 'EOF
       return tcb.error ?? 'ENOTCONN';
     case 'LISTEN':
       return 'ENOTCONN';
-    default:
+    case 'SYN-SENT':
+    case 'SYN-RECEIVED':
+    case 'ESTABLISHED':
+    case 'FIN-WAIT-1':
+    case 'FIN-WAIT-2':
+    case 'CLOSE-WAIT':
+    case 'CLOSING':
+    case 'LAST-ACK':
+    case 'TIME-WAIT':
       return 'EAGAIN';
+    default:
+      return unreachable(tcb.state);
   }
 }
 
@@ -166,10 +183,8 @@ export function close(tcb: Tcb, nowUs: number): TcpError | null {
     case 'TIME-WAIT':
       tcb.userClosed = true;
       return null;
-    default: {
-      const never: never = tcb.state;
-      throw new Error(`unknown state ${String(never)}`);
-    }
+    default:
+      return unreachable(tcb.state);
   }
 }
 
@@ -188,8 +203,14 @@ export function shutdownWrite(tcb: Tcb, nowUs: number): TcpError | null {
     case 'CLOSE-WAIT':
       queueFin(tcb);
       return null;
-    default:
+    case 'FIN-WAIT-1':
+    case 'FIN-WAIT-2':
+    case 'CLOSING':
+    case 'LAST-ACK':
+    case 'TIME-WAIT':
       return null;
+    default:
+      return unreachable(tcb.state);
   }
 }
 
@@ -207,8 +228,15 @@ export function abort(tcb: Tcb, nowUs: number): void {
     case 'CLOSE-WAIT':
       sendActiveReset(tcb);
       break;
-    default:
+    case 'CLOSED':
+    case 'LISTEN':
+    case 'SYN-SENT':
+    case 'CLOSING':
+    case 'LAST-ACK':
+    case 'TIME-WAIT':
       break;
+    default:
+      return unreachable(tcb.state);
   }
   tcb.sendBuf.discard(tcb.sendBuf.length);
   closeConnection(tcb, null);

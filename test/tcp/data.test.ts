@@ -294,3 +294,20 @@ describe('zero-window probing (RFC 9293 §3.8.6.1)', () => {
     expect(probe.payload.length).toBe(1);
   });
 });
+
+describe('fast retransmit (RFC 5681 §3.2)', () => {
+  test('the third duplicate ACK resends the first unacknowledged segment once; cwnd = ssthresh', () => {
+    const c = activeOpen(linux, NO_TS, {}, 65535);
+    c.arrive({ flags: '.', seq: IRS + 1, ack: ISS + 1, win: 65535 }); // the window, scaled from now on
+    send(c.tcb, bytes(5 * 1460), c.now);
+    expect(c.take().length).toBe(5);
+    for (let i = 0; i < 2; i++) c.arrive({ flags: '.', seq: IRS + 1, ack: ISS + 1, win: 65535 });
+    expect(c.take()).toEqual([]);
+    c.arrive({ flags: '.', seq: IRS + 1, ack: ISS + 1, win: 65535 });
+    const r = c.take();
+    expect(r.map((s) => [s.seq - ISS, s.payload.length])).toEqual([[1, 1460]]);
+    expect(c.tcb.ssthresh).toBe(Math.floor((5 * 1460) / 2));
+    expect(c.tcb.cwnd).toBe(c.tcb.ssthresh);
+    expect(c.tcb.rtxNxt).toBe(c.tcb.sndNxt);
+  });
+});
