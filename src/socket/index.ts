@@ -28,8 +28,6 @@ export {
 export type { AckVerdict, ListenSettings, SynCookieMode, SynDecision, SynReason, SynState, SynVerdict } from './queues.js';
 export { parseIp, ipKeyText } from './ip.js';
 export type { IpKey } from './ip.js';
-export { sipHash24, sipKeyFrom, sipKeyFromBytes } from './siphash.js';
-export type { RandomSource, SipKey } from './siphash.js';
 export { Socket, defaultSocketOptions } from './socket.js';
 export type { Domain, LingerOption, SocketOptions, SocketRole } from './socket.js';
 export { SocketTable } from './table.js';

@@ -34,7 +34,7 @@
  */
 import type { Result } from './errno.js';
 import { isAnyKey, isV4Like, parseIp, type IpKey } from './ip.js';
-import { sipHash24, sipKeyFrom, type RandomSource, type SipKey } from './siphash.js';
+import { sipHash24, sipKeyFrom, type RandomSource, type SipKey } from '../wire/siphash.js';
 import type { TupleIndex } from './tuple-index.js';
 
 /** net.ipv4.ip_local_port_range default. */

@@ -16,6 +16,7 @@
 import type { Endpoint, Env } from '../tcp/env.js';
 import type { Personality } from '../tcp/personality.js';
 import { linux } from '../tcp/personality.js';
+import { sendBareAck } from '../tcp/output.js';
 import { resetFor } from '../tcp/rst.js';
 import { acceptSyn, listenerSegment, synCookieReply } from '../tcp/listen.js';
 import { segmentArrives } from '../tcp/segment-arrives.js';
@@ -596,11 +597,20 @@ export class SocketTable {
     if (r === 'reopen') {
       // Linux tcp_timewait_state_process → TCP_TW_SYN: the TIME-WAIT ends, the SYN goes to the listener
       // with an ISN beyond the old connection's (Tcb.reopenIsn).
+      // With no listener the TIME-WAIT stays and ACKs the SYN (tcp_v4_rcv: TCP_TW_SYN falls through to
+      // TCP_TW_ACK, tcp_v4_timewait_ack).
+      const l = this.listeners.lookup(local.addr, local.port, vlan);
+      if (l === undefined || l.queues === null) {
+        sendBareAck(s.tcb);
+        return this.verdict(step, s, null, 'dropped', 'time-wait');
+      }
       const isn = s.tcb.reopenIsn;
       this.retire(s);
       const tuple: TupleRecord = { localAddress: local.addr, localPort: local.port, remoteAddress: remote.addr, remotePort: remote.port, vlan };
       const v = this.toListener(seg, local, remote, vlan, nowUs, tuple, isn);
       if (v.action === 'cloned') v.action = 'time-wait-reopen';
+      // The step that matched was the 4-tuple's TIME-WAIT (the listener is in `listener`).
+      v.step = step;
       return v;
     }
     if (before === 'SYN-RECEIVED' && parent !== null && parent.queues !== null && s.tcb.state !== 'SYN-RECEIVED' && s.tcb.state !== 'CLOSED') {

@@ -8,51 +8,19 @@
  * Linux also hashes the two addresses with a second key for the per-connection TSval offset
  * (secure_tcp_ts_off): tsOffset() does the same.
  *
- * The hash runs once per connection, not per segment, so SipHash is written plainly with BigInt.
+ * The hash runs once per connection, not per segment; keys are kept as BigInt pairs for readability.
  */
 import { isIpv4, writeIpv4, writeIpv6 } from '../wire/address.js';
 import { bytesOf } from '../wire/bytes.js';
+import { sipHash24 as sipHash } from '../wire/siphash.js';
 import type { Endpoint, IsnSource, Random } from './env.js';
 
-const MASK64 = (1n << 64n) - 1n;
-
-function rotl(x: bigint, b: bigint): bigint {
-  return ((x << b) | (x >> (64n - b))) & MASK64;
-}
-
-/** SipHash-2-4 of `msg` under the 128-bit key (k0, k1), as in Aumasson and Bernstein's paper. */
+/** SipHash-2-4 of `msg` under the 128-bit key (k0, k1), as a 64-bit BigInt (wire/siphash.ts computes it). */
 export function sipHash24(k0: bigint, k1: bigint, msg: Uint8Array): bigint {
-  let v0 = k0 ^ 0x736f6d6570736575n;
-  let v1 = k1 ^ 0x646f72616e646f6dn;
-  let v2 = k0 ^ 0x6c7967656e657261n;
-  let v3 = k1 ^ 0x7465646279746573n;
-  const round = (): void => {
-    v0 = (v0 + v1) & MASK64; v1 = rotl(v1, 13n); v1 ^= v0; v0 = rotl(v0, 32n);
-    v2 = (v2 + v3) & MASK64; v3 = rotl(v3, 16n); v3 ^= v2;
-    v0 = (v0 + v3) & MASK64; v3 = rotl(v3, 21n); v3 ^= v0;
-    v2 = (v2 + v1) & MASK64; v1 = rotl(v1, 17n); v1 ^= v2; v2 = rotl(v2, 32n);
-  };
-  const full = msg.length - (msg.length % 8);
-  for (let i = 0; i <= full; i += 8) {
-    let m = 0n;
-    if (i < full) {
-      for (let j = 7; j >= 0; j--) m = (m << 8n) | BigInt(msg[i + j] as number);
-    } else {
-      // Last block: the remaining bytes, and the message length in the top byte.
-      m = BigInt(msg.length & 0xff) << 56n;
-      for (let j = msg.length - full - 1; j >= 0; j--) m |= BigInt(msg[i + j] as number) << BigInt(8 * j);
-    }
-    v3 ^= m;
-    round();
-    round();
-    v0 ^= m;
-  }
-  v2 ^= 0xffn;
-  round();
-  round();
-  round();
-  round();
-  return (v0 ^ v1 ^ v2 ^ v3) & MASK64;
+  const key = new Uint32Array([Number(k0 & 0xffffffffn), Number(k0 >> 32n), Number(k1 & 0xffffffffn), Number(k1 >> 32n)]);
+  const out = new Uint32Array(2);
+  sipHash(key, msg, msg.length, out);
+  return (BigInt(out[1] as number) << 32n) | BigInt(out[0] as number);
 }
 
 /** The address bytes (4 or 16) of a text address. */

@@ -3,6 +3,7 @@ export * from './bytes.js';
 export * from './errors.js';
 export * from './address.js';
 export * from './checksum.js';
+export * from './siphash.js';
 export * from './seq.js';
 export * from './linktype.js';
 export * from './ethernet.js';

@@ -4,7 +4,7 @@ import { seededRandom } from '../../src/testing/random.js';
 import { isErrno, type Errno, type Result } from '../../src/socket/errno.js';
 import { addressesOverlap, EPHEMERAL_RANGE, PortTable, type PortBinding } from '../../src/socket/ports.js';
 import { parseIp } from '../../src/socket/ip.js';
-import { sipHash24, sipKeyFrom } from '../../src/socket/siphash.js';
+import { sipHash24, sipKeyFrom } from '../../src/wire/siphash.js';
 import { TupleIndex } from '../../src/socket/tuple-index.js';
 
 interface Conn {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { sipHash24, sipKeyFrom, sipKeyFromBytes } from '../../src/socket/siphash.js';
+import { sipHash24, sipKeyFrom, sipKeyFromBytes } from '../../src/wire/siphash.js';
 
 // Reference vectors of the SipHash paper and its reference implementation (vectors.h): key 00..0f,
 // message 00 01 .. (len - 1), SipHash-2-4 output as a 64-bit integer.
