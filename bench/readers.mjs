@@ -2,7 +2,8 @@
 /**
  * Classic-pcap readers compared on one large file: pcap-parser (the listed dependency), synack's
  * openCapture, and a bare loop that reads 8 MiB chunks and walks the record headers (the floor: no
- * frame objects, no checks). Each runs in its own process, so its peak RSS is its own.
+ * frame objects, no checks; bench/lib/bare-read.mjs, shared with bench/run.mjs). Each runs in its own
+ * process, so its peak RSS is its own.
  *
  *   npx tsc -p tsconfig.json && node bench/readers.mjs [--mb 300] [--runs 2] [--keep] [--file F]
  *
@@ -14,10 +15,10 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { bareRead } from './lib/bare-read.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SOURCE = path.join(ROOT, '..', 'shared', 'pcaps', 'ndpi-reddit-ipv6.pcap');
-const CHUNK = 8 * 1024 * 1024;
 
 async function loadCapture() {
   // tsconfig.json builds src/ into dist/ (rootDir src); accept dist/src/ too, should that change.
@@ -30,40 +31,6 @@ async function loadCapture() {
 }
 
 // ---- the three readers (each run in a child process) ------------------------------------------------
-
-function bare(file) {
-  const fd = fs.openSync(file, 'r');
-  const u8 = new Uint8Array(CHUNK);
-  const dv = new DataView(u8.buffer);
-  let end = fs.readSync(fd, u8, 0, u8.length, null);
-  let pos = 24; // after the file header (the file is the little-endian one written below)
-  let frames = 0;
-  let bytes = 0;
-  let eof = false;
-  for (;;) {
-    // Carry the unread tail to the front and refill.
-    if (!eof) {
-      u8.copyWithin(0, pos, end);
-      end -= pos;
-      pos = 0;
-      const n = fs.readSync(fd, u8, end, u8.length - end, null);
-      if (n === 0) eof = true;
-      end += n;
-    }
-    let walked = false;
-    while (end - pos >= 16) {
-      const cap = dv.getUint32(pos + 8, true);
-      if (end - pos < 16 + cap) break;
-      frames++;
-      bytes += cap;
-      pos += 16 + cap;
-      walked = true;
-    }
-    if (eof && !walked) break;
-  }
-  fs.closeSync(fd);
-  return { frames, bytes };
-}
 
 async function synack(file) {
   const { openCapture } = await loadCapture();
@@ -93,7 +60,7 @@ async function pcapParser(file) {
   });
 }
 
-const MODES = { 'pcap-parser': pcapParser, synack, bare };
+const MODES = { 'pcap-parser': pcapParser, synack, bare: (file) => bareRead(file) };
 
 async function child(mode, file) {
   const t0 = performance.now();
