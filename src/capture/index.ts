@@ -16,3 +16,5 @@ export type { ByteSink } from './sink.js';
 export { formatEpoch, tsResolution } from './timestamp.js';
 export type { TsResolution } from './timestamp.js';
 export { DEFAULT_CHUNK_SIZE } from './source.js';
+export { openLive, copyFrame, isLiveError, capLoadError, LIVE_MIN_BUFFER_SIZE, LIVE_MAX_SNAPLEN } from './live.js';
+export type { LiveCapture, LiveDirection, LiveError, LiveErrorCode, LiveFrame, LiveFrameHandler, LiveOptions, LiveStats } from './live.js';
