@@ -2,3 +2,4 @@
 export * from './wire/index.js';
 export * from './capture/index.js';
 export * from './report/frames.js';
+export * as script from './script/index.js';
