@@ -97,8 +97,12 @@ export function layoutSynOptions(layout: 'linux' | 'freebsd', set: SynOptionSet)
 export function establishedOptions(tcb: Tcb): TcpOption[] {
   const out: TcpOption[] = [];
   if (tcb.tsOk) out.push(NOP, NOP, { kind: 'timestamps', tsVal: tcb.tsVal(), tsEcr: tcb.tsRecent });
-  if (tcb.sackOk && !tcb.ooo.empty) {
-    const blocks = tcb.ooo.sackBlocks(tcb.tsOk ? 3 : 4);
+  const dsack = tcb.dsack;
+  if (tcb.sackOk && (dsack !== null || !tcb.ooo.empty)) {
+    const max = tcb.tsOk ? 3 : 4;
+    // RFC 2883 §4: a D-SACK block goes first, in the next ACK only.
+    const blocks = dsack !== null ? [dsack, ...tcb.ooo.sackBlocks(max - 1)] : tcb.ooo.sackBlocks(max);
+    tcb.dsack = null;
     if (blocks.length > 0) out.push(NOP, NOP, { kind: 'sack', blocks });
   }
   return out;

@@ -116,9 +116,10 @@ function synOptionSet(tcb: Tcb, synAck: boolean): SynOptionSet {
 
 /** The unscaled window of a SYN or SYN-ACK (RFC 7323 §2.2: "the Window field in a SYN ... is never scaled"). */
 export function initialWindow(tcb: Tcb, synAck: boolean): number {
-  // Linux rounds to the MSS less the timestamp option on a SYN-ACK (tcp_openreq_init_rwin), to the plain
-  // MSS on a SYN (tcp_connect_init, no timestamps seen yet).
-  const mss = synAck && tcb.tsOk ? tcb.advMss - 12 : tcb.advMss;
+  // Linux rounds to the MSS less the timestamp option on a passive SYN-ACK (tcp_openreq_init_rwin), to
+  // the plain MSS on a SYN and on the SYN-ACK of a simultaneous open (tcp_send_synack on a full socket
+  // keeps tp->rcv_wnd from tcp_connect_init).
+  const mss = synAck && tcb.passive && tcb.tsOk ? tcb.advMss - 12 : tcb.advMss;
   return synWindow(tcb.p, tcb.rcvSpace, mss);
 }
 

@@ -79,12 +79,18 @@ export interface Personality {
    */
   readonly rcvSpace: number;
   /**
-   * The largest receive buffer, which decides the window scale we offer. Linux: tcp_rmem[2] 6291456
-   * → ilog2(6291456) - 15 = wscale 7 (tcp_select_initial_window); packetdrill's defaults.sh sets 15728640
-   * → 8, and a host with tcp_rmem[2] = 33554432 offers 10. FreeBSD: kern.ipc.maxsockbuf 2097152 → the
+   * The largest receive buffer, which decides the window scale we offer. Linux: tcp_rmem[2], which
+   * tcp_init() sets to min(32 MiB, memory-based limit) since 6.16 (6 MiB before) → ilog2(33554432) - 15 =
+   * wscale 10 (tcp_select_initial_window), as every capture in fixtures/ shows; packetdrill's defaults.sh
+   * sets 15728640 → 8; a 6 MiB host offers 7. FreeBSD: kern.ipc.maxsockbuf 2097152 → the
    * smallest shift with 65535 << shift >= sb_max = 6 (pd: wscale 6).
    */
   readonly rcvSpaceMax: number;
+  /**
+   * RFC 2883 D-SACK: report a duplicate in the first SACK block. Linux tcp_dsack=1; generated here only for
+   * the duplicate SYN of a crossed simultaneous-open SYN-ACK so far. FreeBSD: not modelled.
+   */
+  readonly dsack: boolean;
   /** linux: ilog2(space) - 15; freebsd: smallest shift with 65535 << shift >= space. Both capped at 14. */
   readonly wscaleRule: 'linux' | 'freebsd';
   /**
@@ -281,7 +287,8 @@ export const linux: Personality = {
   defaultMssIpv4: 536,
   defaultMssIpv6: 1220,
   rcvSpace: 65536,
-  rcvSpaceMax: 6291456,
+  rcvSpaceMax: 33554432,
+  dsack: true,
   wscaleRule: 'linux',
   windowRule: 'linux',
   nagle: 'minshall',
@@ -333,6 +340,7 @@ export const freebsd: Personality = {
   defaultMssIpv6: 1220,
   rcvSpace: 65536,
   rcvSpaceMax: 2097152,
+  dsack: false,
   wscaleRule: 'freebsd',
   windowRule: 'freebsd',
   nagle: 'classic',

@@ -204,6 +204,10 @@ function checkSyn(tcb: Tcb, seg: TcpRepr): Check {
     segLen(seg) === 1 &&
     seg.ack === tcb.sndNxt
   ) {
+    // The SYN in it is one already taken: Linux's tcp_data_queue treats it as a retransmission ("Force
+    // an immediate ack"), with a D-SACK for it (tcp_dsack_set) when SACK was agreed.
+    if (tcb.p.dsack && tcb.sackOk) tcb.dsack = [seg.seq, seqAdd(seg.seq, 1)];
+    tcb.forceAck = true;
     return 'continue';
   }
   // RFC 5961 §4.2: "send a challenge ACK ... irrespective of the sequence number".

@@ -232,6 +232,10 @@ export class Tcb {
   ackPending = false;
   /** The segment being processed must be acknowledged at once (BSD TF_ACKNOW for a duplicate). */
   forceAck = false;
+  /**
+   * A duplicate to report in the first SACK block of the next ACK (RFC 2883 D-SACK), once; null when none.
+   */
+  dsack: [number, number] | null = null;
   /** Linux quick-ack credits: ACK every segment while > 0. */
   quick = 0;
   pingpong = false;

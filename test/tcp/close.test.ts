@@ -3,7 +3,7 @@
  * half-close with shutdown(SHUT_WR), closing with unread data, aborts, and the errors the calls return.
  */
 import { describe, expect, test } from 'vitest';
-import { freebsd, linux } from '../../src/tcp/personality.js';
+import { freebsd, linux } from './profiles.js';
 import { poll, pollAt } from '../../src/tcp/timers.js';
 import { abort, close, listen, receive, send, shutdownWrite } from '../../src/tcp/user-calls.js';
 import { Conn, IRS, ISS, describe as d, flagString, inState } from './helpers.js';

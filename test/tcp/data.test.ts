@@ -4,7 +4,7 @@
  * zero-window probes), the initial congestion window and PSH placement.
  */
 import { describe, expect, test } from 'vitest';
-import { freebsd, linux } from '../../src/tcp/personality.js';
+import { freebsd, linux } from './profiles.js';
 import { poll, pollAt } from '../../src/tcp/timers.js';
 import { receive, send, status } from '../../src/tcp/user-calls.js';
 import { TcpFlags, type TcpRepr } from '../../src/wire/tcp.js';

@@ -7,7 +7,7 @@ import { fixedIsn } from '../../src/testing/isn.js';
 import { seededRandom } from '../../src/testing/random.js';
 import type { Endpoint, Env } from '../../src/tcp/env.js';
 import { acceptSyn } from '../../src/tcp/listen.js';
-import { linux, type Personality } from '../../src/tcp/personality.js';
+import { linux, type Personality } from './profiles.js';
 import { segmentArrives } from '../../src/tcp/segment-arrives.js';
 import { Tcb, type TcbConfig, type TcpEvent } from '../../src/tcp/tcb.js';
 import { connect, listen, shutdownWrite } from '../../src/tcp/user-calls.js';
@@ -128,7 +128,8 @@ export class Conn {
     this.tcb = new Tcb({
       env,
       local,
-      config,
+      // The tests' Linux is the 6 MiB tcp_rmem[2] profile (profiles.ts) unless a test says otherwise.
+      config: { personality: linux, ...config },
       hooks: { output: (s) => this.out.push(s), onEvent: (e) => this.events.push(e) },
     });
   }

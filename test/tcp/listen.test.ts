@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { acceptSyn, listenerSegment, synCookieReply } from '../../src/tcp/listen.js';
-import { freebsd, linux } from '../../src/tcp/personality.js';
+import { freebsd, linux } from './profiles.js';
 import {
   COOKIE_MSS_IPV4,
   cookieTsOptions,

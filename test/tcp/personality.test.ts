@@ -72,3 +72,10 @@ describe('SYN option layouts', () => {
 test('PERSONALITIES lists both, linux first', () => {
   expect(Object.keys(PERSONALITIES)).toEqual(['linux', 'freebsd']);
 });
+
+describe('linux default: a 6.16+ host', () => {
+  test('tcp_rmem[2] is 32 MiB since 6.16 (tcp_init), so the offered window scale is 10, as in fixtures/', () => {
+    expect(linux.rcvSpaceMax).toBe(33554432);
+    expect(offeredWindowScale(linux, linux.rcvSpaceMax)).toBe(10);
+  });
+});

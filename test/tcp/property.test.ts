@@ -8,7 +8,7 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { acceptSyn } from '../../src/tcp/listen.js';
-import { freebsd, linux, type Personality } from '../../src/tcp/personality.js';
+import { freebsd, linux, type Personality } from './profiles.js';
 import { segmentArrives } from '../../src/tcp/segment-arrives.js';
 import { TCP_STATES } from '../../src/tcp/state.js';
 import { Tcb } from '../../src/tcp/tcb.js';

@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { freebsd, linux } from '../../src/tcp/personality.js';
+import { freebsd, linux } from './profiles.js';
 import { resetFor } from '../../src/tcp/rst.js';
 import { seqAdd } from '../../src/wire/seq.js';
 import { TcpFlags } from '../../src/wire/tcp.js';

@@ -3,7 +3,7 @@
  * exercises. Connections come from helpers.inState (peer without timestamps, wscale 7 both ways).
  */
 import { describe, expect, test } from 'vitest';
-import { freebsd, linux, type Personality } from '../../src/tcp/personality.js';
+import { freebsd, linux, type Personality } from './profiles.js';
 import { segmentArrives } from '../../src/tcp/segment-arrives.js';
 import { Tcb } from '../../src/tcp/tcb.js';
 import { listen, send } from '../../src/tcp/user-calls.js';
@@ -363,7 +363,14 @@ describe('§3.10.7.4 fourth: SYN', () => {
     const c = inState('SYN-RECEIVED(active)', linux);
     expect(c.arrive({ flags: 'S.', seq: IRS, ack: ISS + 1, win: 100 })).toBe('accepted');
     expect(c.tcb.state).toBe('ESTABLISHED');
-    expect(c.take()).toEqual([]);
+    // Its SYN is one already taken: Linux ACKs at once (tcp_data_queue, "A retransmit"), as in
+    // fixtures/simultaneous-open-v4.pcap frame 7, with a D-SACK block for that SYN (SACK was agreed).
+    expect(c.tcb.sackOk).toBe(true);
+    const ack = c.one();
+    expect(flagString(ack.flags)).toBe('.');
+    expect(ack.seq).toBe(ISS + 1);
+    expect(ack.ack).toBe(IRS + 1);
+    expect(ack.options.find((o) => o.kind === 'sack')).toEqual({ kind: 'sack', blocks: [[IRS, IRS + 1]] });
   });
   test('§3.10.7.4 fourth: without RFC 5961, a SYN in the window is an error: reset, CLOSED', () => {
     const p: Personality = { ...linux, rfc5961: { rst: false, syn: false, ack: false } };

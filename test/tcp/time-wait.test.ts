@@ -4,7 +4,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import { acceptSyn } from '../../src/tcp/listen.js';
-import { freebsd, linux } from '../../src/tcp/personality.js';
+import { freebsd, linux } from './profiles.js';
 import { Conn, IRS, ISS, LOCAL, REMOTE, activeOpen, flagString, inState, opt, seg } from './helpers.js';
 import { close, listen } from '../../src/tcp/user-calls.js';
 

@@ -3,7 +3,7 @@
  * RFC 6298 backoff, TIME-WAIT, FIN-WAIT-2, FreeBSD's connection-establishment limit, pollAt.
  */
 import { describe, expect, test } from 'vitest';
-import { freebsd, linux, type Personality } from '../../src/tcp/personality.js';
+import { freebsd, linux, type Personality } from './profiles.js';
 import { poll, pollAt } from '../../src/tcp/timers.js';
 import { close, connect, send } from '../../src/tcp/user-calls.js';
 import { flagString, Conn, IRS, ISS, NO_TS, REMOTE, activeOpen, inState, makeEnv, passiveOpen } from './helpers.js';
