@@ -1,84 +1,32 @@
 /**
  * The socket table of one host: descriptors, the 4-tuple index, listeners, ports and queues, driven by
- * BSD-like calls that return a value or an errno name, and by segments the Host hands in.
- *
- * Demux, as Linux's __inet_lookup_skb does it (DESIGN.md decision 4): the exact 4-tuple (ESTABLISHED and
- * the other synchronized states, SYN-RECEIVED children, TIME-WAIT), then a listener bound to the exact
- * local address, then one bound to ANY, then nothing: a RST (never for a RST). Every verdict is reported.
- *
- * Accept, as Linux does it (decision 5): a SYN to a listener clones it into a child in SYN-RECEIVED, with
- * the listener's port and options, indexed by its 4-tuple at once and held in the SYN queue; the ACK
- * that completes the handshake moves it to the accept queue, and accept() gives it the lowest free
- * descriptor. The accept queue is checked before that ACK is processed, as tcp_v4_syn_recv_sock does:
- * a full queue drops the ACK (the child stays in SYN-RECEIVED and its SYN-ACK is retransmitted) or,
- * with abort-on-overflow, resets the connection.
+ * BSD-like calls that return a value or an errno name, and by segments the Host hands in (segmentIn;
+ * the demux and accept-by-clone are in demux.ts).
  */
 import type { Endpoint, Env } from '../tcp/env.js';
 import type { Personality } from '../tcp/personality.js';
 import { linux } from '../tcp/personality.js';
-import { sendBareAck } from '../tcp/output.js';
-import { resetFor } from '../tcp/rst.js';
-import { acceptSyn, listenerSegment, synCookieReply } from '../tcp/listen.js';
-import { segmentArrives } from '../tcp/segment-arrives.js';
 import type { TcpState } from '../tcp/state.js';
 import { Tcb } from '../tcp/tcb.js';
 import type { TcbConfig, TcpError, TcpEvent } from '../tcp/tcb.js';
 import { poll as pollTcb, pollAt as pollAtTcb } from '../tcp/timers.js';
 import * as calls from '../tcp/user-calls.js';
-import { TcpFlags } from '../wire/tcp.js';
 import type { TcpRepr } from '../wire/tcp.js';
 import type { Errno, Result } from './errno.js';
 import { errnoNumber, isErrno } from './errno.js';
 import { FdTable } from './fd-table.js';
 import { parseIp } from './ip.js';
 import { ListenerIndex } from './listener-index.js';
-import type { ListenerStep } from './listener-index.js';
 import { PortTable } from './ports.js';
 import { clampBacklog, LINUX_LISTEN_DEFAULTS, ListenQueues } from './queues.js';
 import type { ListenSettings } from './queues.js';
 import { defaultSocketOptions, Socket } from './socket.js';
 import type { Domain, SocketOptions } from './socket.js';
 import { TupleIndex } from './tuple-index.js';
+import { demuxSegment } from './demux.js';
+import type { DemuxVerdict } from './demux.js';
+export type { DemuxAction, DemuxStep, DemuxVerdict } from './demux.js';
 import type { TupleRecord } from './tuple-index.js';
-
-/** The step of the demux that matched a segment (DESIGN.md output contract). */
-export type DemuxStep = 'established' | 'syn-received' | 'time-wait' | ListenerStep;
-
-/** What the socket layer did with a segment. */
-export type DemuxAction =
-  /** Processed by the connection (it may still have been dropped by TCP's own checks: see `drop`). */
-  | 'delivered'
-  /** A listener cloned itself into a child for this SYN. */
-  | 'cloned'
-  /** A listener answered with a SYN cookie and kept no state. */
-  | 'syn-cookie'
-  /** A SYN-cookie ACK recreated a connection straight into the accept queue. */
-  | 'cookie-child'
-  /** The accept queue had no room for the completed handshake (Linux: "listen overflow"). */
-  | 'accept-queue-full'
-  /** The SYN queue was full (or the accept queue, which also stops new SYNs) and cookies are off. */
-  | 'syn-dropped'
-  /** A new SYN on a TIME-WAIT 4-tuple ended the TIME-WAIT and went to the listener. */
-  | 'time-wait-reopen'
-  /** Answered with a reset. */
-  | 'reset'
-  /** Dropped without an answer (see `drop`). */
-  | 'dropped';
-
-export interface DemuxVerdict {
-  step: DemuxStep;
-  /** The socket that took the segment (for 'cloned': the new child), or null. */
-  socket: Socket | null;
-  /** Its descriptor at the time (null for unaccepted children and orphans). */
-  fd: number | null;
-  /** The listener involved, for listener steps and clones. */
-  listener: Socket | null;
-  action: DemuxAction;
-  /** The socket's TCP state after the segment. */
-  state: TcpState | null;
-  /** Why the segment was dropped, when it was. */
-  drop: string | null;
-}
 
 export type SocketEvent =
   | { type: 'state'; socket: Socket; fd: number | null; from: TcpState; to: TcpState; cause: 'segment' | 'call' | 'timer' }
@@ -128,9 +76,11 @@ export class SocketTable {
   readonly ports: PortTable;
   /** Every socket with a live TCB (descriptor or not), for timers and the socket table view. */
   readonly live = new Set<Socket>();
-  private readonly byTcb = new Map<Tcb, Socket>();
+  /** @internal */
+  readonly byTcb = new Map<Tcb, Socket>();
   private nextId = 1;
-  private readonly init: SocketTableInit;
+  /** @internal */
+  readonly init: SocketTableInit;
   private now = 0;
 
   constructor(init: SocketTableInit) {
@@ -149,9 +99,11 @@ export class SocketTable {
    * While acceptSyn builds a child, the child has no socket yet but already sends its SYN-ACK and
    * changes state: both wait here and go out, in order, once the child is adopted.
    */
-  private unborn: Array<{ seg: TcpRepr; tcb: Tcb } | TcpEvent> | null = null;
+  /** @internal */
+  unborn: Array<{ seg: TcpRepr; tcb: Tcb } | TcpEvent> | null = null;
 
-  private readonly hooks = {
+  /** @internal */
+  readonly hooks = {
     output: (seg: TcpRepr, tcb: Tcb): void => {
       const s = this.byTcb.get(tcb);
       if (s === undefined && this.unborn !== null) {
@@ -163,7 +115,8 @@ export class SocketTable {
     onEvent: (e: TcpEvent): void => this.tcpEvent(e),
   };
 
-  private tcpEvent(e: TcpEvent): void {
+  /** @internal */
+  tcpEvent(e: TcpEvent): void {
     const s = this.byTcb.get(e.tcb);
     if (s === undefined) {
       this.unborn?.push(e);
@@ -177,7 +130,8 @@ export class SocketTable {
     if (e.to === 'CLOSED') this.connectionClosed(s);
   }
 
-  private newSocket(domain: Domain, tcb: Tcb, options: SocketOptions): Socket {
+  /** @internal */
+  newSocket(domain: Domain, tcb: Tcb, options: SocketOptions): Socket {
     const s = new Socket(this.nextId++, domain, tcb, options);
     this.byTcb.set(tcb, s);
     return s;
@@ -210,7 +164,8 @@ export class SocketTable {
   }
 
   /** Drops every trace of a socket that has neither a descriptor nor a connection. */
-  private forget(s: Socket): void {
+  /** @internal */
+  forget(s: Socket): void {
     if (s.tuple !== null) {
       this.tuples.unhash(s.tuple, s);
       s.tuple = null;
@@ -345,7 +300,8 @@ export class SocketTable {
    * Ends a TIME-WAIT connection early (its 4-tuple is reused). `unhash`: false when the index already
    * names the new owner of the 4-tuple.
    */
-  private retire(s: Socket, unhash = true): void {
+  /** @internal */
+  retire(s: Socket, unhash = true): void {
     if (!unhash) s.tuple = null;
     s.tcb.state = 'CLOSED';
     this.forget(s);
@@ -563,7 +519,7 @@ export class SocketTable {
     return { readable, writable: writable || (closed && error), error, hangup: closed || (t.finReceived && s.shutWrite) };
   }
 
-  // ---- the input side --------------------------------------------------------------------------------
+  // ---- the input side (demux.ts) ------------------------------------------------------------------
 
   /**
    * Demultiplexes one segment that arrived for `local` from `remote` (`vlan`: the frame's VLAN key) and
@@ -571,127 +527,7 @@ export class SocketTable {
    */
   segmentIn(seg: TcpRepr, local: Endpoint, remote: Endpoint, vlan: number, nowUs: number): DemuxVerdict {
     this.now = nowUs;
-    const tuple: TupleRecord = { localAddress: local.addr, localPort: local.port, remoteAddress: remote.addr, remotePort: remote.port, vlan };
-    const conn = this.tuples.lookupEstablished(tuple);
-    if (conn !== undefined) return this.toConnection(conn, seg, local, remote, vlan, nowUs);
-    return this.toListener(seg, local, remote, vlan, nowUs, tuple, undefined);
-  }
-
-  private toConnection(s: Socket, seg: TcpRepr, local: Endpoint, remote: Endpoint, vlan: number, nowUs: number): DemuxVerdict {
-    const before = s.tcb.state;
-    const step: DemuxStep = before === 'TIME-WAIT' ? 'time-wait' : before === 'SYN-RECEIVED' ? 'syn-received' : 'established';
-    // A child about to complete the handshake needs room in its listener's accept queue first.
-    const parent = s.parent;
-    if (before === 'SYN-RECEIVED' && parent !== null && parent.queues !== null && (seg.flags & TcpFlags.ACK) !== 0 && (seg.flags & (TcpFlags.RST | TcpFlags.SYN)) === 0) {
-      const q = parent.queues;
-      if (q.inSynQueue(s) && q.acceptQueueLength > q.maxAckBacklog) {
-        if (this.settings.abortOnOverflow) {
-          calls.abort(s.tcb, nowUs);
-          return this.verdict(step, s, parent, 'reset', 'accept-queue-full');
-        }
-        this.init.onEvent?.({ type: 'drop', socket: s, fd: s.fd, reason: 'accept-queue-full' });
-        return this.verdict(step, s, parent, 'accept-queue-full', 'accept-queue-full');
-      }
-    }
-    const r = segmentArrives(s.tcb, seg, nowUs);
-    if (r === 'reopen') {
-      // Linux tcp_timewait_state_process → TCP_TW_SYN: the TIME-WAIT ends, the SYN goes to the listener
-      // with an ISN beyond the old connection's (Tcb.reopenIsn).
-      // With no listener the TIME-WAIT stays and ACKs the SYN (tcp_v4_rcv: TCP_TW_SYN falls through to
-      // TCP_TW_ACK, tcp_v4_timewait_ack).
-      const l = this.listeners.lookup(local.addr, local.port, vlan);
-      if (l === undefined || l.queues === null) {
-        sendBareAck(s.tcb);
-        return this.verdict(step, s, null, 'dropped', 'time-wait');
-      }
-      const isn = s.tcb.reopenIsn;
-      this.retire(s);
-      const tuple: TupleRecord = { localAddress: local.addr, localPort: local.port, remoteAddress: remote.addr, remotePort: remote.port, vlan };
-      const v = this.toListener(seg, local, remote, vlan, nowUs, tuple, isn);
-      if (v.action === 'cloned') v.action = 'time-wait-reopen';
-      // The step that matched was the 4-tuple's TIME-WAIT (the listener is in `listener`).
-      v.step = step;
-      return v;
-    }
-    if (before === 'SYN-RECEIVED' && parent !== null && parent.queues !== null && s.tcb.state !== 'SYN-RECEIVED' && s.tcb.state !== 'CLOSED') {
-      parent.queues.complete(s);
-    }
-    const action: DemuxAction = r === 'reset' ? 'reset' : r === 'dropped' ? 'dropped' : 'delivered';
-    return this.verdict(step, s, parent, action, r === 'dropped' ? (s.tcb.dropReason ?? 'dropped') : null);
-  }
-
-  private toListener(seg: TcpRepr, local: Endpoint, remote: Endpoint, vlan: number, nowUs: number, tuple: TupleRecord, reopenIsn: number | undefined): DemuxVerdict {
-    const l = this.listeners.lookup(local.addr, local.port, vlan);
-    const step = this.listeners.lastStep;
-    if (l === undefined || l.queues === null) return this.noSocket(seg, local, remote, vlan);
-    const q = l.queues;
-    const cookiesOn = this.settings.syncookies !== 'off';
-    const v = listenerSegment(l.tcb, seg, local, remote, nowUs, cookiesOn);
-    switch (v.action) {
-      case 'rst':
-        this.init.output(v.reply, local, remote, vlan);
-        return this.verdict(step, l, l, 'reset', v.reason);
-      case 'drop':
-        return this.verdict(step, l, l, 'dropped', v.reason);
-      case 'child': {
-        if (q.acceptQueueLength > q.maxAckBacklog) return this.verdict(step, l, l, 'accept-queue-full', 'accept-queue-full');
-        // listenerSegment built the child while processing the ACK; its events came before it had a socket.
-        const child = this.adopt(l, v.child, tuple);
-        q.complete(child);
-        return this.verdict(step, child, l, 'cookie-child', null);
-      }
-      case 'syn': {
-        const d = q.onSyn(reopenIsn !== undefined ? { fromTimeWait: true } : {});
-        if (d.verdict === 'drop') {
-          this.init.onEvent?.({ type: 'drop', socket: l, fd: l.fd, reason: d.reason });
-          return this.verdict(step, l, l, 'syn-dropped', d.reason);
-        }
-        if (d.verdict === 'cookie') {
-          this.init.output(synCookieReply(l.tcb, seg, local, remote, nowUs), local, remote, vlan);
-          return this.verdict(step, l, l, 'syn-cookie', null);
-        }
-        this.unborn = [];
-        const tcb = acceptSyn(l.tcb, seg, local, remote, nowUs, reopenIsn !== undefined ? { isn: reopenIsn } : {});
-        const child = this.adopt(l, tcb, tuple);
-        q.addSyn(child);
-        const held = this.unborn;
-        this.unborn = null;
-        for (const h of held) {
-          if ('seg' in h) this.hooks.output(h.seg, h.tcb);
-          else this.tcpEvent(h);
-        }
-        return this.verdict(step, child, l, 'cloned', null);
-      }
-      default: {
-        const never: never = v;
-        return never;
-      }
-    }
-  }
-
-  /** Gives a child TCB its socket: a clone of the listener's, indexed by 4-tuple, sharing its port. */
-  private adopt(l: Socket, tcb: Tcb, tuple: TupleRecord): Socket {
-    const options = { ...l.options, linger: { ...l.options.linger } };
-    const child = this.newSocket(l.domain, tcb, options);
-    child.role = 'connection';
-    child.parent = l;
-    child.tuple = tuple;
-    if (l.binding !== null) child.binding = this.ports.inherit(l.binding, tuple.localAddress);
-    this.tuples.hash(tuple, child);
-    this.live.add(child);
-    return child;
-  }
-
-  /** No socket: RFC 9293 §3.10.7.1 — reset anything but a reset. */
-  private noSocket(seg: TcpRepr, local: Endpoint, remote: Endpoint, vlan: number): DemuxVerdict {
-    const rst = resetFor(seg);
-    if (rst === null) return this.verdict('none', null, null, 'dropped', 'no-socket-rst');
-    this.init.output(rst, local, remote, vlan);
-    return this.verdict('none', null, null, 'reset', null);
-  }
-
-  private verdict(step: DemuxStep, s: Socket | null, listener: Socket | null, action: DemuxAction, drop: string | null): DemuxVerdict {
-    return { step, socket: s, fd: s?.fd ?? null, listener, action, state: s?.tcb.state ?? null, drop };
+    return demuxSegment(this, seg, local, remote, vlan, nowUs);
   }
 
   // ---- timers --------------------------------------------------------------------------------------
