@@ -1,0 +1,6 @@
+/** synack/report: views of a trace — frame summaries, Zeek conn_state/history, ladder diagrams. */
+export * from './frames.js';
+export * from './conn-events.js';
+export * from './zeek.js';
+export * from './ladder.js';
+export * from './ladder-svg.js';
