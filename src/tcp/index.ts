@@ -8,6 +8,7 @@ export {
   PERSONALITIES,
   freebsd,
   linux,
+  linux311,
   offeredWindowScale,
   synWindow,
   type DelayedAck,

@@ -42,7 +42,7 @@ export type DelayedAck =
   | { kind: 'every-second'; delayUs: number };
 
 export interface Personality {
-  readonly name: 'linux' | 'freebsd';
+  readonly name: 'linux' | 'linux-3.11' | 'freebsd';
 
   // ---- Options in SYN and SYN-ACK ------------------------------------------------------------------
   /**
@@ -380,6 +380,36 @@ export const freebsd: Personality = {
   synAckText: 'accept',
   timeWaitSyn: 'freebsd',
   timeWaitRstKills: false,
+};
+
+/**
+ * Linux 3.11 (2013) with its default sysctls, as google/packetdrill's old tests/linux/ scripts expect it
+ * (run without an init script; MANIFEST tag `linux-3.11`). Only what differs from `linux` and shows on
+ * the wire or in a call's result:
+ * - rcvSpaceMax: 3.11 sized tcp_rmem[2] from memory (net/ipv4/tcp.c tcp_init: `limit =
+ *   nr_free_buffer_pages() << (PAGE_SHIFT - 7); max_rshare = min(6UL*1024*1024, limit);
+ *   sysctl_tcp_rmem[2] = max(87380, max_rshare);`) and tcp_select_initial_window shifted it down to 64 KiB
+ *   (`while (space > 65535 && (*rcv_wscale) < 14) { space >>= 1; (*rcv_wscale)++; }`). The scripts'
+ *   wscale 6 (pd: listen-incoming-ack.pkt, mss-getsockopt-tcp_maxseg-client.pkt) puts tcp_rmem[2] in
+ *   [2 MiB, 4 MiB), a test machine of 256 to 512 MB; 2 MiB is taken.
+ * - synLinearTimeouts 0: tcp_syn_linear_timeouts came with Linux 6.5 (commit ccce324dabfe, "tcp: make
+ *   the first N SYN RTO backoffs linear"); 3.11's tcp_retransmit_timer always doubled
+ *   (`icsk->icsk_rto = min(icsk->icsk_rto << 1, TCP_RTO_MAX)`) and tcp_write_timeout judged the attempt
+ *   by tcp_syn_retries alone (retransmits_timed_out with that boundary).
+ * - Challenge ACKs (RFC 5961, since 3.6) were limited host-wide to sysctl_tcp_challenge_ack_limit = 100
+ *   per second (tcp_input.c tcp_send_challenge_ack); the per-socket limit on out-of-window ACKs
+ *   (tcp_oow_rate_limited) came with 4.0 (commit f2b2c582e824, "tcp: mitigate ACK loops for connections
+ *   as tcp_sock").
+ * The initial receive window 3.11 offered (TCP_DEFAULT_INIT_RCVWND segments) is not modelled: no
+ * linux-3.11 script checks the window of a segment synack sends.
+ */
+export const linux311: Personality = {
+  ...linux,
+  name: 'linux-3.11',
+  rcvSpaceMax: 2097152,
+  synLinearTimeouts: 0,
+  challengeAckLimit: { count: 100, windowUs: 1_000_000 },
+  rateLimitOutOfWindowAcks: false,
 };
 
 export const PERSONALITIES = { linux, freebsd } as const;

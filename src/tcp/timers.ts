@@ -11,7 +11,7 @@
 import { seqAdd, seqSub } from '../wire/seq.js';
 import { TcpFlags } from '../wire/tcp.js';
 import { delayedAckTimer } from './ack.js';
-import { sendSyn, sendWindowProbe, selectWindow, transmit } from './output.js';
+import { currentMss, sendSyn, sendWindowProbe, selectWindow, transmit } from './output.js';
 import { establishedOptions } from './options.js';
 import { backedOffRto, linuxModelTimeout, persistInterval } from './rtt.js';
 import { closeConnection, type Tcb } from './tcb.js';
@@ -55,8 +55,14 @@ function retransmitTimer(tcb: Tcb): void {
   const p = tcb.p;
   switch (tcb.state) {
     case 'SYN-SENT': {
-      // Linux tcp_write_timeout: tcp_syn_retries plus the linear ones; FreeBSD TCP_MAXRXTSHIFT.
-      if (tcb.retransmits >= p.synRetries + p.synLinearTimeouts) {
+      // Linux tcp_write_timeout: `expired = icsk_retransmits >= max_retransmits` (tcp_syn_retries plus
+      // the linear ones), or else retransmits_timed_out(sk, tcp_syn_retries, 0): the time since the first
+      // SYN (retrans_stamp) has reached tcp_model_timeout(sk, tcp_syn_retries, TCP_TIMEOUT_INIT). With
+      // tcp_syn_retries=1 that is SYNs at 0, 1 and 2 s and ETIMEDOUT at 3 s (pd: packet-timeout.pkt).
+      // FreeBSD: TCP_MAXRXTSHIFT, by count.
+      if (tcb.retransmits === 0) tcb.rtxStampUs = tcb.rttStartUs >= 0 ? tcb.rttStartUs : tcb.now - tcb.rto;
+      const byTime = p.backoffRule === 'linux' && tcb.retransmits > 0 && tcb.now - tcb.rtxStampUs >= linuxModelTimeout(p.synRetries, p.rtoInitialUs, p.rtoMaxUs);
+      if (tcb.retransmits >= p.synRetries + p.synLinearTimeouts || byTime) {
         closeConnection(tcb, 'ETIMEDOUT');
         return;
       }
@@ -128,7 +134,7 @@ function dataTimeout(tcb: Tcb): void {
 export function retransmitHead(tcb: Tcb): void {
   const seq = tcb.sndUna;
   const dataEnd = tcb.dataEnd;
-  const len = Math.min(Math.max(0, seqSub(dataEnd, seq)), tcb.sndMss, seqSub(tcb.sndNxt, seq));
+  const len = Math.min(Math.max(0, seqSub(dataEnd, seq)), currentMss(tcb), seqSub(tcb.sndNxt, seq));
   const end = seqAdd(seq, len);
   const fin = tcb.finSent && end === dataEnd;
   const payload = len > 0 ? tcb.sendBuf.peek(seqSub(seq, tcb.sndBufSeq), len) : new Uint8Array(0);
