@@ -120,13 +120,13 @@ function toListener(t: SocketTable, seg: TcpRepr, local: Endpoint, remote: Endpo
   if (l === undefined || l.queues === null) return noSocket(t, seg, local, remote, vlan);
   const q = l.queues;
   const cookiesOn = t.settings.syncookies !== 'off';
-  const v = listenerSegment(l.tcb, seg, local, remote, nowUs, cookiesOn);
+  const v = listenerSegment(l.tcb, seg, local, remote, nowUs, cookiesOn, q.acceptQueueLength > q.maxAckBacklog);
   switch (v.action) {
     case 'rst':
       t.init.output(v.reply, local, remote, vlan);
       return verdict(step, l, l, 'reset', v.reason);
     case 'drop':
-      return verdict(step, l, l, 'dropped', v.reason);
+      return verdict(step, l, l, v.reason === 'accept-queue-full' ? 'accept-queue-full' : 'dropped', v.reason);
     case 'child': {
       if (q.acceptQueueLength > q.maxAckBacklog) return verdict(step, l, l, 'accept-queue-full', 'accept-queue-full');
       // listenerSegment built the child while processing the ACK; its events came before it had a socket.

@@ -17,7 +17,7 @@ import { Icmpv6View, icmpv6ReprLen, parseIcmpv6Repr } from '../wire/icmpv6.js';
 import type { Icmpv6Repr } from '../wire/icmpv6.js';
 import { IpProtocol } from '../wire/ipproto.js';
 import { EtherType, LinkType } from '../wire/linktype.js';
-import { pseudoHeaderSum } from '../wire/checksum.js';
+import { finishChecksum, pseudoHeaderSum } from '../wire/checksum.js';
 import { TcpFlags, TcpPacket, parseTcpRepr, tcpReprHeaderLen, verifyTcpChecksum, formatTcpFlags, formatTcpOptions } from '../wire/tcp.js';
 import type { TcpRepr } from '../wire/tcp.js';
 import type { Endpoint, Env } from '../tcp/env.js';
@@ -54,6 +54,16 @@ export interface HostOptions {
   neighbors?: Record<string, string>;
   /** Accept frames whatever their destination MAC (replaying captures made elsewhere). Default false. */
   promiscuous?: boolean;
+  /**
+   * Accept a TCP segment whose checksum field holds the partial sum a sender with checksum offload
+   * leaves for its NIC to finish: the folded pseudo-header sum, uncomplemented (Linux
+   * __tcp_v4_send_check / __tcp_v6_send_check, `th->check = ~tcp_v4_check(len, saddr, daddr, 0)`).
+   * A packet socket on the peer's veth, or on a host whose own kernel sends, sees such segments as
+   * they are: Linux itself trusts them (CHECKSUM_PARTIAL counts as verified). Any other wrong
+   * checksum is still dropped as 'bad-checksum'. Default false (a capture or a test means what it says);
+   * a Host attached to a live interface sets it.
+   */
+  acceptPartialChecksums?: boolean;
 }
 
 const BROADCAST = 'ff:ff:ff:ff:ff:ff';
@@ -84,6 +94,8 @@ export class Host {
   readonly counters: HostCounters = newCounters();
   /** Every trace event, when `trace` is on. */
   readonly trace: TraceEvent[] = [];
+  /** Segments taken with a partial (offload) checksum, with `acceptPartialChecksums`. */
+  partialChecksums = 0;
   private readonly opts: HostOptions;
   private readonly decoder = new FrameDecoder();
   private readonly tracing: boolean;
@@ -129,6 +141,8 @@ export class Host {
   }
 
   private socketEvent(e: SocketEvent): void {
+    // Counted with tracing off too: counters are what a Host keeps when it does not trace.
+    if (e.type === 'drop') this.counters.drops++;
     if (!this.tracing) return;
     const time = this.env.clock.now();
     switch (e.type) {
@@ -136,7 +150,6 @@ export class Host {
         this.emit({ type: 'state', time, frame: this.currentFrame, socket: e.socket.id, fd: e.fd, from: e.from, to: e.to, cause: e.cause });
         break;
       case 'drop':
-        this.counters.drops++;
         this.emit({ type: 'drop', time, frame: this.currentFrame, socket: e.socket.id, reason: e.reason });
         break;
       case 'accept':
@@ -255,7 +268,10 @@ export class Host {
     if (!info.tcp || info.error !== null) return this.drop(`malformed tcp: ${info.error ?? 'unknown'}`, timeUs);
     const pseudo = pseudoHeaderSum(ib, info.addrOffset, info.addrLen as 4 | 16, IpProtocol.TCP, info.l4Length);
     // Linux drops segments whose checksum fails (tcp_v4_rcv → csum_error); nothing answers them.
-    if (!verifyTcpChecksum(ib, info.l4Offset, info.l4Length, pseudo)) return this.drop('bad-checksum', timeUs);
+    if (!verifyTcpChecksum(ib, info.l4Offset, info.l4Length, pseudo)) {
+      if (this.opts.acceptPartialChecksums !== true || !isPartialChecksum(ib, info.l4Offset, pseudo)) return this.drop('bad-checksum', timeUs);
+      this.partialChecksums++;
+    }
     const pkt = TcpPacket.check(ib, info.l4Offset, info.l4Captured, info.l4Length);
     if (typeof pkt === 'string') return this.drop(`malformed tcp: ${pkt}`, timeUs);
     const seg = parseTcpRepr(pkt);
@@ -466,6 +482,11 @@ export class Host {
       if (from !== undefined) this.solicit(ip, from, timeUs);
     }
   }
+}
+
+/** TCP's checksum field (RFC 9293 §3.1) holds the folded pseudo-header sum: what checksum offload leaves. */
+function isPartialChecksum(b: Bytes, tcpOff: number, pseudo: number): boolean {
+  return b.dv.getUint16(tcpOff + 16) === (~finishChecksum(pseudo) & 0xffff);
 }
 
 /** Lengths the records leave to the builder: the IP payload length from the transport. */

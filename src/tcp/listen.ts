@@ -138,9 +138,13 @@ const SYN_VERDICT: ListenerVerdict = { action: 'syn' };
 
 /**
  * What a listener does with a segment (§3.10.7.2). With `cookies` (the socket layer recently sent
- * cookies, or always does), an ACK is first checked as the end of a cookie handshake.
+ * cookies, or always does), an ACK is first checked as the end of a cookie handshake. With
+ * `acceptQueueFull`, a valid cookie ACK is dropped before any connection exists, unanswered: Linux
+ * cookie_v4_check → syn_recv_sock fails on sk_acceptq_is_full (LINUX_MIB_LISTENOVERFLOWS) and the
+ * segment is discarded, so the peer retransmits it (a cookie still validates a later copy of the first
+ * segment, never a later one).
  */
-export function listenerSegment(listener: Tcb, seg: TcpRepr, local: Endpoint, remote: Endpoint, nowUs: number, cookies = false): ListenerVerdict {
+export function listenerSegment(listener: Tcb, seg: TcpRepr, local: Endpoint, remote: Endpoint, nowUs: number, cookies = false, acceptQueueFull = false): ListenerVerdict {
   listener.now = nowUs;
   listener.cause = 'segment';
   const action = classifyForListener(seg);
@@ -149,7 +153,11 @@ export function listenerSegment(listener: Tcb, seg: TcpRepr, local: Endpoint, re
       return SYN_VERDICT;
     case 'reset': {
       if (cookies && !(seg.flags & (TcpFlags.SYN | TcpFlags.RST))) {
-        const child = cookieChild(listener, seg, local, remote, nowUs);
+        const child = cookieChild(listener, seg, local, remote, nowUs, acceptQueueFull);
+        if (child === 'overflow') {
+          reportDrop(listener, seg, 'accept-queue-full');
+          return { action: 'drop', reason: 'accept-queue-full' };
+        }
         if (child !== null) return { action: 'child', child };
       }
       const reply = resetFor(seg) as TcpRepr;
@@ -174,7 +182,7 @@ export function listenerSegment(listener: Tcb, seg: TcpRepr, local: Endpoint, re
 }
 
 /** Rebuilds the connection a cookie stands for and lets it process the ACK (Linux cookie_v4_check). */
-function cookieChild(listener: Tcb, seg: TcpRepr, local: Endpoint, remote: Endpoint, nowUs: number): Tcb | null {
+function cookieChild(listener: Tcb, seg: TcpRepr, local: Endpoint, remote: Endpoint, nowUs: number, acceptQueueFull: boolean): Tcb | null | 'overflow' {
   if (listener.cookieKey === null) return null;
   const table = cookieTable(local);
   const synSeq = seqAdd(seg.seq, -1);
@@ -192,6 +200,7 @@ function cookieChild(listener: Tcb, seg: TcpRepr, local: Endpoint, remote: Endpo
     wscale = o.wscale;
     sackOk = o.sackOk;
   }
+  if (acceptQueueFull) return 'overflow';
   child.tsOffset = listener.env.isn.tsOffset(local, remote) >>> 0;
   initFromSyn(child, { ...seg, seq: synSeq, window: seg.window }, iss);
   // The handshake options, as the SYN had them (the MSS rounded down to the table).

@@ -91,6 +91,19 @@ export function layoutSynOptions(layout: 'linux' | 'freebsd', set: SynOptionSet)
 }
 
 /**
+ * Bytes the SACK option will add to the next segment (NOP NOP, kind, length, 8 per block), 0 without
+ * one: establishedOptions' block count, without consuming the D-SACK. A data segment carries that much
+ * less payload, so the frame still fits the MTU (Linux tcp_current_mss: "if this is an odd packet
+ * (because we have SACK blocks etc) ... we have to adjust mss_now correspondingly").
+ */
+export function sackOptionLength(tcb: Tcb): number {
+  if (!tcb.sackOk || (tcb.dsack === null && tcb.ooo.empty)) return 0;
+  const max = tcb.tsOk ? 3 : 4;
+  const n = tcb.dsack !== null ? 1 + tcb.ooo.sackBlocks(max - 1).length : tcb.ooo.sackBlocks(max).length;
+  return n === 0 ? 0 : 4 + 8 * n;
+}
+
+/**
  * Options of a segment after the handshake: timestamps (NOP NOP TS) when negotiated, and SACK blocks
  * (NOP NOP SACK) while the out-of-order queue holds data — the same layout in both kernels.
  */

@@ -5,7 +5,7 @@
  */
 import { seqAdd, seqGe, seqGt, seqLt, seqMin, seqSub } from '../wire/seq.js';
 import { TcpFlags, type TcpOption, type TcpRepr } from '../wire/tcp.js';
-import { establishedOptions, layoutSynOptions, type SynOptionSet } from './options.js';
+import { establishedOptions, layoutSynOptions, sackOptionLength, type SynOptionSet } from './options.js';
 import { persistInterval } from './rtt.js';
 import { resetFor } from './rst.js';
 import { synWindow } from './personality.js';
@@ -184,10 +184,16 @@ export function sendResetFor(tcb: Tcb, seg: TcpRepr): void {
  * tcp_bound_to_half_wnd; BSD sends at half the maximum window too).
  */
 export function sendMss(tcb: Tcb): number {
+  const mss = currentMss(tcb);
   const max = tcb.maxSndWnd;
-  if (max <= 0) return tcb.sndMss;
+  if (max <= 0) return mss;
   const cutoff = max > 1220 ? max >> 1 : max;
-  return Math.min(tcb.sndMss, Math.max(cutoff, 48));
+  return Math.min(mss, Math.max(cutoff, 48));
+}
+
+/** SND.MSS less the SACK blocks the next segment carries (Linux tcp_current_mss): frames fit the MTU. */
+export function currentMss(tcb: Tcb): number {
+  return Math.max(1, tcb.sndMss - sackOptionLength(tcb));
 }
 
 /** States in which data and FIN may be (re)transmitted. */
@@ -310,7 +316,7 @@ export function sendWindowProbe(tcb: Tcb): void {
   const usable = seqSub(seqAdd(tcb.sndUna, tcb.sndWnd), tcb.sndNxt);
   const avail = Math.max(0, seqSub(tcb.dataEnd, tcb.sndNxt));
   if (avail > 0 && (usable > 0 || tcb.p.zeroWindowProbe === 'one-byte')) {
-    const len = Math.min(avail, tcb.sndMss, Math.max(usable, 1));
+    const len = Math.min(avail, currentMss(tcb), Math.max(usable, 1));
     const payload = tcb.sendBuf.peek(seqSub(tcb.sndNxt, tcb.sndBufSeq), len);
     sendData(tcb, tcb.sndNxt, payload, false, false, true);
     return;

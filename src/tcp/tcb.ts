@@ -42,7 +42,9 @@ export type DropReason =
   | 'syn-retransmit'
   | 'time-wait'
   | 'data-after-close'
-  | 'bad-cookie';
+  | 'bad-cookie'
+  /** A valid cookie ACK while the listener's accept queue is full (Linux: listen overflow). */
+  | 'accept-queue-full';
 
 export type TcpEvent =
   | { type: 'state'; tcb: Tcb; from: TcpState; to: TcpState; cause: StateCause }
