@@ -1,12 +1,15 @@
 /**
- * packetdrill scripts: parse (this folder's public face), print, and list what synack cannot run.
+ * packetdrill scripts: parse (this folder's public face), print, list what synack cannot run, and run
+ * them against synack's own stack on a virtual clock.
  *
  *     const r = parseScript(text, 'blocking-accept.pkt');
  *     if (!r.ok) for (const e of r.errors) console.error(formatDiagnostic(e));
- *     else if (r.unsupported.length > 0) skip(r.unsupported);
- *     else run(r.script);
+ *     else {
+ *       const result = runScript(r.script, { personality: 'linux' });  // pass, fail or unsupported
+ *       console.log(formatRunResult(result));
+ *     }
  */
-import type { Event, Loc, Script, ScriptError, Unsupported } from './ast.js';
+import type { Script, ScriptError, Unsupported } from './ast.js';
 import { lex } from './lexer.js';
 import { parseTokens } from './parser.js';
 import { unsupportedOf } from './support.js';
@@ -31,25 +34,8 @@ export function parseScript(text: string, file: string): ParseResult {
   return { ok: true, script, unsupported: unsupportedOf(script) };
 }
 
-/**
- * The `// Failure: MESSAGE` comments of packetdrill's runner self-tests (socket_err.pkt and friends): the
- * script must fail, with this message, at the event after the comment.
- */
-export function expectedFailures(script: Script): { readonly loc: Loc; readonly message: string }[] {
-  const out: { loc: Loc; message: string }[] = [];
-  for (const c of script.comments) {
-    const m = /^\s*Failure:\s*(.*?)\s*$/s.exec(c.text);
-    if (m !== null) out.push({ loc: c.loc, message: m[1] as string });
-  }
-  return out;
-}
-
-/** The events that run when exactly the names in `defines` are defined (`-D NAME`), in order. */
-export function eventsFor(script: Script, defines: ReadonlySet<string>): Event[] {
-  const out: Event[] = [];
-  for (const item of script.items) {
-    if (item.kind !== 'ifdef') out.push(item);
-    else if (defines.has(item.name)) out.push(...item.items);
-  }
-  return out;
-}
+export { eventsFor, expectedFailures } from './events.js';
+export { runScript, type RunOptions } from './run.js';
+export { formatRunResult, failureLine, judge, type Judgement, type RunFailure, type RunResult, type RunStats } from './outcome.js';
+export { PERSONALITY_NAMES, isPersonalityName, personalityByName, type PersonalityName } from './env.js';
+export { parseManifest, type ManifestRow } from './manifest.js';

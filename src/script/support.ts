@@ -1,21 +1,21 @@
 /**
  * Which parts of a parsed script synack's runner does not implement. The runner skips a script with any
  * finding (reported as unsupported, never as passed). This is policy, kept apart from the grammar: the
- * tables in tables.ts say what is supported, and widening support means editing them (and the runner).
+ * tables in tables.ts (and the sysctl rules in env.ts) say what is supported, and widening support means
+ * editing them (and the runner).
  */
 import type { Event, Expr, Script, ShellCommand, TcpOptionsSpec, Unsupported } from './ast.js';
 import { formatTcpOption } from './format.js';
-import { OPTIONS, SYMBOLS, SYSCALLS, SYSCTLS } from './tables.js';
+import { OPTIONS, SYMBOLS, SYSCALLS } from './tables.js';
+import { sysctlUnsupported } from './env.js';
 
 function shell(cmd: ShellCommand, out: Unsupported[]): void {
   for (const s of cmd.steps) {
     if (s.kind === 'unknown') out.push({ loc: s.loc, what: `shell command \`${s.text}\`` });
     else if (s.kind === 'sysctl-set') {
-      const allowed = SYSCTLS[s.name];
-      if (allowed === undefined) out.push({ loc: s.loc, what: `sysctl ${s.name}` });
-      else if (allowed === 'integer' ? !/^[0-9]+$/.test(s.value) : !allowed.includes(s.value)) {
-        out.push({ loc: s.loc, what: `sysctl ${s.name}=${s.value}` });
-      }
+      // The sysctls the runner maps (env.ts); whether one fits the personality is the runner's check.
+      const why = sysctlUnsupported(s.name, s.value);
+      if (why !== null) out.push({ loc: s.loc, what: why });
     }
   }
 }

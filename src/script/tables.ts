@@ -1,6 +1,6 @@
 /**
- * What the dialect knows by name: system calls, errno names, symbolic constants, script options,
- * sysctls, TCP states. Each table separates "known to packetdrill" (a name that is not a typo: using it is
+ * What the dialect knows by name: system calls, errno names, symbolic constants, script options, TCP
+ * states (the sysctls the runner maps are in env.ts, next to what they do). Each table separates "known to packetdrill" (a name that is not a typo: using it is
  * at worst unsupported) from "synack's runner implements it". Unknown system calls, errno names and
  * options are errors, as in packetdrill; unknown symbolic constants are unsupported, because
  * packetdrill's own symbol table (symbols_*.c) is far larger than what a TCP handshake needs.
@@ -182,45 +182,6 @@ export const OPTIONS: Readonly<Record<string, OptionInfo>> = {
 
 /** Every value `--ip_version` accepts in packetdrill (ipv4-mapped-ipv6 is unsupported in synack). */
 export const IP_VERSIONS: readonly string[] = ['ipv4', 'ipv6', 'ipv4-mapped-ipv6', 'ipv4_mapped_ipv6'];
-
-export type SysctlValues = 'integer' | readonly string[];
-
-/**
- * The sysctls that change synack's behaviour, or that it can safely ignore, with the values it runs.
- * NOTES.md §1.9: the FreeBSD baseline every FB script sets, the RFC 5961 switches, RFC 1323/SACK,
- * timers and buffer sizes (which decide the window scale); Linux's retry counts and option switches.
- */
-export const SYSCTLS: Readonly<Record<string, SysctlValues>> = {
-  // FreeBSD.
-  'net.inet.tcp.rfc1323': ['0', '1'],
-  'net.inet.tcp.sack.enable': ['0', '1'],
-  'net.inet.tcp.insecure_rst': ['0', '1'],
-  'net.inet.tcp.insecure_syn': ['0', '1'],
-  'net.inet.tcp.blackhole': ['0'],
-  'net.inet.tcp.ecn.enable': ['0', '2'],
-  'net.inet.tcp.hostcache.purgenow': ['1'],
-  'net.inet.tcp.rexmit_initial': 'integer',
-  'net.inet.tcp.rexmit_min': 'integer',
-  'net.inet.tcp.rexmit_slop': 'integer',
-  'net.inet.tcp.rexmit_drop_options': ['0'],
-  'net.inet.tcp.keepinit': 'integer',
-  'net.inet.tcp.recvspace': 'integer',
-  'net.inet.tcp.sendspace': 'integer',
-  'net.inet.tcp.mssdflt': 'integer',
-  'net.inet.tcp.drop_synfin': ['0', '1'],
-  'kern.ipc.maxsockbuf': 'integer',
-  // Linux.
-  'net.ipv4.tcp_syn_retries': 'integer',
-  'net.ipv4.tcp_synack_retries': 'integer',
-  'net.ipv4.tcp_timestamps': ['0', '1'],
-  'net.ipv4.tcp_sack': ['0', '1'],
-  'net.ipv4.tcp_window_scaling': ['0', '1'],
-  'net.ipv4.tcp_syncookies': ['0', '1', '2'],
-  'net.ipv4.tcp_rfc1337': ['0', '1'],
-  'net.ipv4.tcp_fin_timeout': 'integer',
-  'net.ipv4.tcp_abort_on_overflow': ['0', '1'],
-  'net.ipv4.tcp_max_syn_backlog': 'integer',
-};
 
 /**
  * TCP state names as TCP_INFO (`TCPI_*`, packetdrill's Python) and FreeBSD's sockstat/tcpdrop spell them,
