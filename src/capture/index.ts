@@ -18,3 +18,5 @@ export type { TsResolution } from './timestamp.js';
 export { DEFAULT_CHUNK_SIZE } from './source.js';
 export { openLive, copyFrame, isLiveError, capLoadError, LIVE_MIN_BUFFER_SIZE, LIVE_MAX_SNAPLEN } from './live.js';
 export type { LiveCapture, LiveDirection, LiveError, LiveErrorCode, LiveFrame, LiveFrameHandler, LiveOptions, LiveStats } from './live.js';
+export { attach, realClock, cryptoRandom, randomLocalMac, canonicalAddress, interfaceOwning } from './live-host.js';
+export type { AttachOptions, AttachedHost, AttachStats, LiveSocketCalls, WireFrame } from './live-host.js';

@@ -5,6 +5,9 @@
 import { formatOptions, parseArgs, UsageError } from './args.js';
 import type { OptionSpec } from './args.js';
 import { FRAMES_OPTIONS, FRAMES_USAGE, runFrames } from './frames.js';
+import { SCRIPT_OPTIONS, SCRIPT_USAGE, runScriptCommand } from './script.js';
+import { SERVE_OPTIONS, SERVE_USAGE, runServe } from './serve.js';
+import { CONNECT_OPTIONS, CONNECT_USAGE, runConnect } from './connect.js';
 import { Output, PipeClosed } from './output.js';
 
 interface Command {
@@ -16,6 +19,10 @@ interface Command {
 
 const COMMANDS: Record<string, Command> = {
   frames: { summary: 'decode every frame of a capture, tcpdump style or as JSON', usage: FRAMES_USAGE, options: FRAMES_OPTIONS, run: runFrames },
+  script: { summary: 'run packetdrill scripts against synack, in-process, on a virtual clock', usage: SCRIPT_USAGE, options: SCRIPT_OPTIONS, run: runScriptCommand },
+  // serve and connect return at once (0, or 2 when the interface cannot be attached); their session sets process.exitCode when it ends.
+  serve: { summary: 'be a host on an interface and serve ports with synack\'s own TCP (echo, discard, http)', usage: SERVE_USAGE, options: SERVE_OPTIONS, run: runServe },
+  connect: { summary: 'be a host on an interface and connect to a server with synack\'s own TCP', usage: CONNECT_USAGE, options: CONNECT_OPTIONS, run: runConnect },
 };
 
 const HELP_OPTION: OptionSpec = { name: 'help', short: 'h', kind: 'flag', help: 'show this help' };
