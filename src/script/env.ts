@@ -8,6 +8,7 @@
  * sysctl applies at once as a global one does) or onto the Host's listen settings. A sysctl this file
  * cannot map is unsupported: the script is skipped, never run with the setting silently ignored.
  */
+import { seededRandom } from '../tcp/random.js';
 import { isIpv4, isIpv6 } from '../wire/address.js';
 import type { ListenSettings, SynCookieMode } from '../socket/queues.js';
 import { freebsd, linux, linux311 } from '../tcp/personality.js';
@@ -317,17 +318,8 @@ export function applyLinuxDefaults(k: Knobs): void {
 /**
  * A deterministic random source for the run's Host (ISNs, timestamp offsets, ephemeral ports): random
  * enough that the runner's sequence-number mapping is exercised, the same on every run of a script.
- * (mulberry32; the layer rules keep script/ from the real random source and from testing/.)
+ * (tcp/random.ts's seeded mulberry32.)
  */
 export function runRandom(seed: number): Random {
-  let a = seed >>> 0;
-  return {
-    nextU32(): number {
-      a = (a + 0x6d2b79f5) >>> 0;
-      let t = a;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return (t ^ (t >>> 14)) >>> 0;
-    },
-  };
+  return seededRandom(seed);
 }

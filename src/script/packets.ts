@@ -12,12 +12,10 @@
  * one seen, only with --tcp_ts_tick_usecs; an outbound TS ecr is never compared (as packetdrill).
  */
 import { allocBytes, bytesOf } from '../wire/bytes.js';
-import { isIpv4 } from '../wire/address.js';
+import { tcpFrameRepr } from '../wire/tcp-frame.js';
 import { emitFrame, parseFrame } from '../wire/frame.js';
-import type { FrameRepr } from '../wire/frame.js';
-import { IpProtocol } from '../wire/ipproto.js';
-import { EtherType, LinkType } from '../wire/linktype.js';
-import { TcpFlags, emitTcpOptions, tcpOptionsLen, tcpReprHeaderLen } from '../wire/tcp.js';
+import { LinkType } from '../wire/linktype.js';
+import { TcpFlags, emitTcpOptions, tcpOptionsLen } from '../wire/tcp.js';
 import type { TcpOption, TcpRepr } from '../wire/tcp.js';
 import type { Endpoint } from '../tcp/env.js';
 import type { PacketEvent, TcpOptionSpec } from './ast.js';
@@ -249,39 +247,7 @@ export function inboundSegment(p: PacketEvent, sock: ScriptSocket, src: Endpoint
 
 /** An Ethernet frame from the peer carrying `seg`. `ipId`: the IPv4 identification to use. */
 export function inboundFrame(seg: TcpRepr, src: Endpoint, dst: Endpoint, ipId: number): Uint8Array {
-  const v4 = isIpv4(src.addr);
-  const payloadLength = tcpReprHeaderLen(seg) + seg.payload.length;
-  const repr: FrameRepr = {
-    linkType: LinkType.ETHERNET,
-    link: { kind: 'ethernet', header: { dst: LOCAL_MAC, src: REMOTE_MAC, etherType: v4 ? EtherType.IPV4 : EtherType.IPV6 } },
-    vlans: [],
-    etherType: v4 ? EtherType.IPV4 : EtherType.IPV6,
-    net: v4
-      ? {
-          kind: 'ipv4',
-          header: {
-            dscp: 0,
-            ecn: 0,
-            identification: ipId & 0xffff,
-            dontFragment: true,
-            moreFragments: false,
-            fragmentOffset: 0,
-            ttl: 64,
-            protocol: IpProtocol.TCP,
-            src: src.addr,
-            dst: dst.addr,
-            options: [],
-            payloadLength,
-          },
-          payload: { kind: 'tcp', tcp: seg },
-        }
-      : {
-          kind: 'ipv6',
-          header: { trafficClass: 0, flowLabel: 0, hopLimit: 64, src: src.addr, dst: dst.addr, extensions: [], protocol: IpProtocol.TCP, payloadLength },
-          payload: { kind: 'tcp', tcp: seg },
-        },
-  };
-  return emitFrame(repr);
+  return emitFrame(tcpFrameRepr({ srcMac: REMOTE_MAC, dstMac: LOCAL_MAC, src: src.addr, dst: dst.addr, tcp: seg, ipId }));
 }
 
 /** A frame the Host sent, when it is TCP over IP: its addresses and segment. */

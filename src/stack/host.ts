@@ -12,6 +12,7 @@ import { formatIpv4, formatIpv6, formatMac, isIpv4, writeIpv6 } from '../wire/ad
 import { ArpOperation, ArpView, parseArpRepr } from '../wire/arp.js';
 import { FrameDecoder } from '../wire/frame-decoder.js';
 import { emitFrame } from '../wire/frame.js';
+import { tcpFrameRepr } from '../wire/tcp-frame.js';
 import type { FrameRepr } from '../wire/frame.js';
 import { Icmpv6View, icmpv6ReprLen, parseIcmpv6Repr } from '../wire/icmpv6.js';
 import type { Icmpv6Repr } from '../wire/icmpv6.js';
@@ -390,41 +391,12 @@ export class Host {
   /** A segment from the socket table: wrap it in IP and Ethernet, resolving the next hop first. */
   private sendSegment(seg: TcpRepr, local: Endpoint, remote: Endpoint): void {
     const timeUs = this.env.clock.now();
-    const v4 = isIpv4(remote.addr);
     if ((seg.flags & TcpFlags.RST) !== 0) this.counters.resets++;
     const segNote = this.tracing ? note(seg, local.addr, remote.addr) : null;
     const build = (dstMac: string): void => {
-      const repr: FrameRepr = {
-        linkType: LinkType.ETHERNET,
-        link: { kind: 'ethernet', header: { dst: dstMac, src: this.mac, etherType: v4 ? EtherType.IPV4 : EtherType.IPV6 } },
-        vlans: [],
-        etherType: v4 ? EtherType.IPV4 : EtherType.IPV6,
-        net: v4
-          ? {
-              kind: 'ipv4',
-              header: {
-                dscp: 0,
-                ecn: 0,
-                // Linux: DF on TCP; a SYN-ACK from a request socket carries id 0, others a per-host counter here.
-                identification: (seg.flags & TcpFlags.SYN) !== 0 ? 0 : this.nextIpId(),
-                dontFragment: true,
-                moreFragments: false,
-                fragmentOffset: 0,
-                ttl: 64,
-                protocol: IpProtocol.TCP,
-                src: local.addr,
-                dst: remote.addr,
-                options: [],
-                payloadLength: 0,
-              },
-              payload: { kind: 'tcp', tcp: seg },
-            }
-          : {
-              kind: 'ipv6',
-              header: { trafficClass: 0, flowLabel: 0, hopLimit: 64, src: local.addr, dst: remote.addr, extensions: [], protocol: IpProtocol.TCP, payloadLength: 0 },
-              payload: { kind: 'tcp', tcp: seg },
-            },
-      };
+      // Linux: a SYN-ACK from a request socket carries IP id 0, others a per-host counter here.
+      const ipId = (seg.flags & TcpFlags.SYN) !== 0 ? 0 : this.nextIpId();
+      const repr = tcpFrameRepr({ srcMac: this.mac, dstMac, src: local.addr, dst: remote.addr, tcp: seg, ipId });
       this.sendFrame(repr, this.env.clock.now(), 'tcp', segNote);
     };
     const mac = this.neighbors.lookup(remote.addr);

@@ -54,3 +54,4 @@ export {
   mssIndex,
   type CookieKey,
 } from './syncookies.js';
+export { seededRandom } from './random.js';

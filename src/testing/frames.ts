@@ -6,14 +6,11 @@
  *
  * with lengths and checksums filled by the wire records, so the frame is what a kernel would send.
  */
-import { isIpv4 } from '../wire/address.js';
-import { EtherType, LinkType } from '../wire/linktype.js';
 import { emitFrame } from '../wire/frame.js';
-import type { FrameRepr } from '../wire/frame.js';
-import { IpProtocol } from '../wire/ipproto.js';
-import { TcpFlags, tcpReprHeaderLen } from '../wire/tcp.js';
+import { tcpFrameRepr } from '../wire/tcp-frame.js';
+import type { TcpFrameFields } from '../wire/tcp-frame.js';
+import { TcpFlags } from '../wire/tcp.js';
 import type { TcpOption, TcpRepr } from '../wire/tcp.js';
-import type { VlanTag } from '../wire/vlan.js';
 
 /** tcpdump's letters: S SYN, F FIN, R RST, P PSH, U URG, E ECE, W CWR, e AE, '.' ACK. */
 export function parseFlags(letters: string): number {
@@ -91,28 +88,15 @@ export function tcpSegment(spec: TcpFrameSpec): TcpRepr {
 /** An Ethernet frame carrying the segment, with correct lengths and checksums. */
 export function tcpFrame(spec: TcpFrameSpec): Uint8Array {
   const tcp = tcpSegment(spec);
-  const src = splitEndpoint(spec.from).addr;
-  const dst = splitEndpoint(spec.to).addr;
-  const v4 = isIpv4(src);
-  const etherType = v4 ? EtherType.IPV4 : EtherType.IPV6;
-  const vlans: VlanTag[] = (spec.vlans ?? []).map((vid) => ({ tpid: EtherType.VLAN, pcp: 0, dei: false, vid }));
-  const l4 = tcpReprHeaderLen(tcp) + tcp.payload.length;
-  const repr: FrameRepr = {
-    linkType: LinkType.ETHERNET,
-    link: { kind: 'ethernet', header: { dst: spec.dstMac ?? '02:00:00:00:00:01', src: spec.srcMac ?? '02:00:00:00:00:02', etherType: vlans[0]?.tpid ?? etherType } },
-    vlans,
-    etherType,
-    net: v4
-      ? {
-          kind: 'ipv4',
-          header: { dscp: 0, ecn: 0, identification: 0, dontFragment: true, moreFragments: false, fragmentOffset: 0, ttl: spec.ttl ?? 64, protocol: IpProtocol.TCP, src, dst, options: [], payloadLength: l4 },
-          payload: { kind: 'tcp', tcp },
-        }
-      : {
-          kind: 'ipv6',
-          header: { trafficClass: 0, flowLabel: 0, hopLimit: spec.ttl ?? 64, src, dst, extensions: [], protocol: IpProtocol.TCP, payloadLength: l4 },
-          payload: { kind: 'tcp', tcp },
-        },
+  const fields: TcpFrameFields = {
+    srcMac: spec.srcMac ?? '02:00:00:00:00:02',
+    dstMac: spec.dstMac ?? '02:00:00:00:00:01',
+    src: splitEndpoint(spec.from).addr,
+    dst: splitEndpoint(spec.to).addr,
+    tcp,
   };
+  if (spec.vlans !== undefined) fields.vlans = spec.vlans;
+  if (spec.ttl !== undefined) fields.ttl = spec.ttl;
+  const repr = tcpFrameRepr(fields);
   return emitFrame(repr);
 }

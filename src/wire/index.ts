@@ -21,3 +21,4 @@ export * from './reassembly.js';
 export * from './decode.js';
 export * from './frame-decoder.js';
 export * from './frame.js';
+export * from './tcp-frame.js';
