@@ -1,0 +1,327 @@
+/**
+ * Host models for observe mode: every address seen in a capture is a host with the socket table's own
+ * data structures (socket/): an FdTable (POSIX lowest-free descriptors from 3), a ListenerIndex (exact
+ * address, then ANY, as Linux's __inet_lookup_listener) and a TupleIndex with numeric keys (Linux's
+ * established hash, holding SYN-SENT, SYN-RECEIVED children, synchronized and TIME-WAIT sockets).
+ *
+ * The descriptor model (what a replay can know from the wire alone):
+ * - a listener inferred from the capture gets its descriptor before the first frame, in the order its
+ *   first SYN-ACK appears (the server called socket/bind/listen before the capture started);
+ * - a child accepted from a listener gets the lowest free descriptor the moment its handshake completes
+ *   (the application calls accept() at once) and gives it back when the server side closes: it sends a
+ *   FIN (close()) or a RST (abort), or accepts a RST (the application sees ECONNRESET and closes);
+ * - a connecting socket gets its descriptor when it sends its SYN (socket + connect) and gives it back
+ *   the same way;
+ * - sockets that outlive their descriptor (FIN-WAIT-*, CLOSING, LAST-ACK, TIME-WAIT) stay in the 4-tuple
+ *   index without one, as orphans do in Linux, until they reach CLOSED (TIME-WAIT: 60 s or reuse).
+ */
+import { FdTable } from '../socket/fd-table.js';
+import { ListenerIndex } from '../socket/listener-index.js';
+import type { ListenerStep } from '../socket/listener-index.js';
+import { TupleIndex } from '../socket/tuple-index.js';
+import { formatIpv4, formatIpv6 } from '../wire/address.js';
+import { allocBytes } from '../wire/bytes.js';
+import type { Bytes } from '../wire/bytes.js';
+import { parseIp } from '../socket/ip.js';
+import type { TcpState } from '../tcp/state.js';
+import type { Endpoint } from './conn.js';
+import { stateName } from './states.js';
+
+/** A listening socket of a host model. */
+export interface Listener {
+  readonly kind: 'listener';
+  readonly host: Host;
+  readonly port: number;
+  /** Bound to the host's own address (`listen` option) rather than to ANY. */
+  readonly exact: boolean;
+  /** The bound address as text: "0.0.0.0", "::" or the host's address. */
+  readonly address: string;
+  /** Its descriptor, or -1 when the descriptor table was full (EMFILE). */
+  readonly fd: number;
+  /** Children in SYN-RECEIVED (the SYN queue). */
+  synQueue: number;
+  /** Children accept()ed so far. */
+  accepted: number;
+}
+
+/** One row of a host's socket table (the table view and the JSON `hosts` field). */
+export interface SocketRow {
+  fd: number | null;
+  state: TcpState;
+  /** "198.18.0.1:80", "[2001:db8::1]:80", "*:80" for a listener bound to ANY. */
+  local: string;
+  /** "198.18.0.11:40001", or "*:*" for a listener. */
+  remote: string;
+  /** Listener: "syn N, accept M"; a connection: unacknowledged bytes it sent ("send-q N", '' when none). */
+  queue: string;
+  /** The connection id, for sockets of a connection. */
+  connection: number | null;
+  /** For a listener's children: the listener's descriptor. */
+  listenerFd: number | null;
+}
+
+export interface HostTable {
+  host: string;
+  sockets: SocketRow[];
+}
+
+export interface HostOptions {
+  /** RLIMIT_NOFILE of every host model (default 1,048,576, Linux's nr_open: replay should not run out). */
+  fdLimit?: number;
+}
+
+export const HOST_DEFAULTS = { fdLimit: 1 << 20 } as const;
+
+/** Empty 4-tuple indexes kept for reuse (only small ones: a server's grown table is let go). */
+const INDEX_POOL: Array<TupleIndex<Endpoint>> = [];
+const INDEX_POOL_MAX = 1024;
+const INDEX_POOL_BYTES = 4096;
+
+export class Host {
+  readonly fds: FdTable<Endpoint | Listener>;
+  /** Sockets with a 4-tuple (made on first use: most hosts of a big capture are one client socket). */
+  private tupleIndex: TupleIndex<Endpoint> | null = null;
+  private listenerIndex: ListenerIndex<Listener> | null = null;
+  readonly listenerList: Listener[] = [];
+  /** Connections not yet reported that have an end here: while any, the host model stays. */
+  refs = 0;
+  private step: ListenerStep = 'none';
+
+  constructor(
+    /** Order of first sight. */
+    readonly id: number,
+    /** The address as text ("198.18.0.1", "2001:db8::1"). */
+    readonly text: string,
+    readonly v6: boolean,
+    /** The address as big-endian words; an IPv4 host uses w3 only. */
+    readonly w0: number,
+    readonly w1: number,
+    readonly w2: number,
+    readonly w3: number,
+    options: HostOptions,
+  ) {
+    this.fds = new FdTable<Endpoint | Listener>({ limit: options.fdLimit ?? HOST_DEFAULTS.fdLimit });
+  }
+
+  get tuples(): TupleIndex<Endpoint> {
+    this.tupleIndex ??= INDEX_POOL.pop() ?? new TupleIndex<Endpoint>();
+    return this.tupleIndex;
+  }
+
+  /** Nothing open and nothing pending: the model can go (a new one starts the same way: lowest descriptor 3). */
+  get idle(): boolean {
+    return this.refs === 0 && this.fds.size === 0 && this.listenerList.length === 0 && (this.tupleIndex === null || this.tupleIndex.size === 0);
+  }
+
+  /** Sockets with a 4-tuple now. */
+  get tupleCount(): number {
+    return this.tupleIndex === null ? 0 : this.tupleIndex.size;
+  }
+
+  /** "ip:port" or "[v6]:port". */
+  endpointText(port: number): string {
+    return this.v6 ? `[${this.text}]:${port}` : `${this.text}:${port}`;
+  }
+
+  /** Opens a listener (socket, bind, listen) with the lowest free descriptor. */
+  addListener(port: number, exact: boolean): Listener {
+    const address = exact ? this.text : this.v6 ? '::' : '0.0.0.0';
+    const l: { -readonly [K in keyof Listener]: Listener[K] } = { kind: 'listener', host: this, port, exact, address, fd: -1, synQueue: 0, accepted: 0 };
+    const fd = this.fds.alloc(l);
+    l.fd = typeof fd === 'number' ? fd : -1;
+    this.listenerIndex ??= new ListenerIndex<Listener>();
+    this.listenerIndex.add({ address, port }, l);
+    this.listenerList.push(l);
+    return l;
+  }
+
+  /** The listener a segment to `port` on VLAN/link key `key` reaches, or undefined; `lastListenerStep` names the pass. */
+  lookupListener(port: number, key: number): Listener | undefined {
+    const li = this.listenerIndex;
+    if (li === null) {
+      this.step = 'none';
+      return undefined;
+    }
+    const l = this.v6 ? li.lookupV6Words(this.w0, this.w1, this.w2, this.w3, port, key) : li.lookupV4(this.w3, port, key);
+    this.step = li.lastStep;
+    return l;
+  }
+
+  get lastListenerStep(): ListenerStep {
+    return this.step;
+  }
+
+  /** Puts a socket in the 4-tuple index under the key of the frames it receives; false when the tuple is taken. */
+  hash(ep: Endpoint): boolean {
+    const r = ep.peer.host;
+    if (!this.v6) return this.tuples.hashV4(this.w3, ep.port, r.w3, ep.peer.port, ep.rxKey, ep);
+    return this.tuples.hashV6Words(this.w0, this.w1, this.w2, this.w3, ep.port, r.w0, r.w1, r.w2, r.w3, ep.peer.port, ep.rxKey, ep);
+  }
+
+  unhash(ep: Endpoint): void {
+    const t = this.tupleIndex;
+    if (t === null) return;
+    const r = ep.peer.host;
+    if (!this.v6) t.unhashV4(this.w3, ep.port, r.w3, ep.peer.port, ep.rxKey, ep);
+    else t.unhashV6Words(this.w0, this.w1, this.w2, this.w3, ep.port, r.w0, r.w1, r.w2, r.w3, ep.peer.port, ep.rxKey, ep);
+    // An empty index goes (back to a small pool): a client host holds one socket at a time, and a
+    // million of them must neither keep nor each allocate their own.
+    if (t.size === 0) {
+      this.tupleIndex = null;
+      if (INDEX_POOL.length < INDEX_POOL_MAX && t.tableBytes <= INDEX_POOL_BYTES) INDEX_POOL.push(t);
+    }
+  }
+
+  /** The socket a segment from `remote`:`remotePort` to `port` finds (demux step one), read from the IP header bytes. */
+  lookupTuple(b: Bytes, remoteOff: number, remotePort: number, localOff: number, port: number, key: number): Endpoint | undefined {
+    const t = this.tupleIndex;
+    if (t === null) return undefined;
+    return this.v6 ? t.lookupV6(b, localOff, port, remoteOff, remotePort, key) : t.lookupV4Bytes(b, localOff, port, remoteOff, remotePort, key);
+  }
+
+  /** The socket holding `ep`'s own 4-tuple key (the one `hash` would use). */
+  lookupTupleOf(ep: Endpoint): Endpoint | undefined {
+    const t = this.tupleIndex;
+    if (t === null) return undefined;
+    const r = ep.peer.host;
+    if (!this.v6) return t.lookupV4(this.w3, ep.port, r.w3, ep.peer.port, ep.rxKey);
+    return t.lookupV6Words(this.w0, this.w1, this.w2, this.w3, ep.port, r.w0, r.w1, r.w2, r.w3, ep.peer.port, ep.rxKey);
+  }
+
+  /** The rows of this host's own tables: listeners, then every socket with a 4-tuple (TIME-WAIT ones live in the replay's TIME-WAIT table). */
+  rows(): SocketRow[] {
+    const rows: SocketRow[] = [];
+    for (const l of this.listenerList) {
+      rows.push({
+        fd: l.fd < 0 ? null : l.fd,
+        state: 'LISTEN',
+        local: l.exact ? this.endpointText(l.port) : `*:${l.port}`,
+        remote: '*:*',
+        queue: `syn ${l.synQueue}, accept 0`,
+        connection: null,
+        listenerFd: null,
+      });
+    }
+    if (this.tupleIndex !== null) {
+      for (const ep of this.tupleIndex.values()) {
+        rows.push({
+          fd: ep.fd < 0 ? null : ep.fd,
+          state: stateName(ep.state),
+          local: this.endpointText(ep.port),
+          remote: ep.peer.host.endpointText(ep.peer.port),
+          queue: sendQueueText(ep.sendQueue()),
+          connection: ep.conn.id,
+          listenerFd: ep.listener === null || ep.listener.fd < 0 ? null : ep.listener.fd,
+        });
+      }
+    }
+    return rows;
+  }
+}
+
+function sendQueueText(n: number): string {
+  return n > 0 ? `send-q ${n}` : '';
+}
+
+/**
+ * Sorts a host's rows as `ss` would group them for a reader: each listener (in descriptor order) with the
+ * sockets that share its port right under it, then the ports without a listener; inside a group by
+ * descriptor (orphans last), then by the remote end.
+ */
+export function sortRows(rows: SocketRow[]): SocketRow[] {
+  const listenerFd = new Map<number, number>();
+  for (const r of rows) if (r.state === 'LISTEN' && r.fd !== null) listenerFd.set(portOf(r.local), r.fd);
+  const group = (r: SocketRow): number => listenerFd.get(portOf(r.local)) ?? Number.MAX_SAFE_INTEGER;
+  return rows.sort((a, b) => group(a) - group(b) || compareRows(a, b));
+}
+
+function portOf(endpoint: string): number {
+  return Number(endpoint.slice(endpoint.lastIndexOf(':') + 1));
+}
+
+/** Local port, the listener first, then descriptors in order (orphans last), then the remote end. */
+function compareRows(a: SocketRow, b: SocketRow): number {
+  const pa = portOf(a.local);
+  const pb = portOf(b.local);
+  if (pa !== pb) return pa - pb;
+  const la = a.state === 'LISTEN' ? 0 : 1;
+  const lb = b.state === 'LISTEN' ? 0 : 1;
+  if (la !== lb) return la - lb;
+  const fa = a.fd ?? Number.MAX_SAFE_INTEGER;
+  const fb = b.fd ?? Number.MAX_SAFE_INTEGER;
+  if (fa !== fb) return fa - fb;
+  return a.remote < b.remote ? -1 : a.remote > b.remote ? 1 : 0;
+}
+
+/**
+ * The host models of a replay, found by address: numbers for IPv4, text for IPv6 (looked up per
+ * connection, not per frame). A host with nothing open and no pending connection is dropped (`release`)
+ * and made afresh if it shows up again, so a capture of a million client addresses keeps only the ones
+ * in use.
+ */
+export class HostRegistry {
+  private readonly v4 = new Map<number, Host>();
+  private readonly v6 = new Map<string, Host>();
+  private nextId = 1;
+
+  constructor(private readonly options: HostOptions = {}) {}
+
+  /** The host at the address in b[off..] (4 or 16 bytes), created on first sight. */
+  at(b: Bytes, off: number, addrLen: 4 | 16): Host {
+    if (addrLen === 4) {
+      const a = b.dv.getUint32(off);
+      let h = this.v4.get(a);
+      if (h === undefined) {
+        h = new Host(this.nextId++, formatIpv4(b, off), false, 0, 0, 0xffff, a, this.options);
+        this.v4.set(a, h);
+      }
+      return h;
+    }
+    const text = formatIpv6(b, off);
+    let h = this.v6.get(text);
+    if (h === undefined) {
+      const dv = b.dv;
+      h = new Host(this.nextId++, text, true, dv.getUint32(off), dv.getUint32(off + 4), dv.getUint32(off + 8), dv.getUint32(off + 12), this.options);
+      this.v6.set(text, h);
+    }
+    return h;
+  }
+
+  /** The host at the address in b[off..], if it is held (no host is created). */
+  peek(b: Bytes, off: number, addrLen: 4 | 16): Host | undefined {
+    return addrLen === 4 ? this.v4.get(b.dv.getUint32(off)) : this.v6.get(formatIpv6(b, off));
+  }
+
+  /** The host with this address text, created if new (listeners named in options). */
+  byText(text: string): Host | undefined {
+    const k = parseIp(text);
+    if (k === undefined) return undefined;
+    const b = allocBytes(16);
+    if (k.family === 4) {
+      b.dv.setUint32(0, k.w3);
+      return this.at(b, 0, 4);
+    }
+    b.dv.setUint32(0, k.w0);
+    b.dv.setUint32(4, k.w1);
+    b.dv.setUint32(8, k.w2);
+    b.dv.setUint32(12, k.w3);
+    return this.at(b, 0, 16);
+  }
+
+  /** Drops the host if nothing of it is left. */
+  release(h: Host): void {
+    if (!h.idle) return;
+    if (h.v6) {
+      if (this.v6.get(h.text) === h) this.v6.delete(h.text);
+    } else if (this.v4.get(h.w3) === h) this.v4.delete(h.w3);
+  }
+
+  /** Hosts held now, in order of first sight. */
+  list(): Host[] {
+    return [...this.v4.values(), ...this.v6.values()].sort((a, b) => a.id - b.id);
+  }
+
+  get size(): number {
+    return this.v4.size + this.v6.size;
+  }
+}

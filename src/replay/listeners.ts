@@ -1,0 +1,94 @@
+/**
+ * Listener inference: who answered SYNs. A SYN-ACK from (address, port) says a socket listened there,
+ * unless that same end had itself sent a plain SYN on the 4-tuple (a simultaneous open: both ends send
+ * SYN then SYN-ACK, and neither listens).
+ *
+ * Done as a pre-pass over the file, before the replay, because the descriptors must be right from the
+ * first frame: a server opens its listeners before any client connects, so listeners take the lowest
+ * descriptors (3, 4, ...) and the accepted sockets the ones after. Deciding lazily at the first SYN-ACK
+ * would hand a listener found late (mail on :25 after three web clients) a descriptor an accepted socket
+ * should have had, and would change verdicts already given. The pre-pass streams the file once more with
+ * its own decoder and keeps only the listeners found plus a fixed 256 KiB table of recent SYN senders, so
+ * memory stays flat; its cost is a decode of every frame (measured in the README).
+ */
+import { openCapture } from '../capture/reader.js';
+import { formatIpv4, formatIpv6 } from '../wire/address.js';
+import type { Bytes } from '../wire/bytes.js';
+import { FrameDecoder } from '../wire/frame-decoder.js';
+import { TcpFlags } from '../wire/tcp.js';
+
+export interface InferredListener {
+  /** The host's address as text. */
+  address: string;
+  port: number;
+  /** Frame number of its first SYN-ACK. */
+  frame: number;
+}
+
+/** Slots of the recent-SYN table: a direct-mapped set of 32-bit hashes of (src, sport, dst, dport). */
+const SYN_SLOTS = 1 << 16;
+
+/** Every listener the capture shows answering a SYN, in the order of their first SYN-ACK. */
+export function inferListeners(path: string): InferredListener[] {
+  const reader = openCapture(path);
+  const dec = new FrameDecoder();
+  const synSent = new Uint32Array(SYN_SLOTS);
+  const seenV4 = new Set<number>();
+  const seenV6 = new Set<string>();
+  const out: InferredListener[] = [];
+  try {
+    for (let f = reader.next(); f !== null; f = reader.next()) {
+      const { info } = dec.decode(f.linkType, f.bytes, f.offset, f.capLen, f.index, f.tsSec * 1e6 + ((f.tsNsec / 1000) | 0));
+      if (!info.tcp || info.bytes === null) continue;
+      const b = info.bytes;
+      const o = info.l4Offset;
+      const flags = b.dv.getUint16(o + 12) & 0x1ff;
+      if ((flags & (TcpFlags.SYN | TcpFlags.RST)) !== TcpFlags.SYN) continue;
+      const sport = b.dv.getUint16(o);
+      const dport = b.dv.getUint16(o + 2);
+      const h = dirHash(b, info.addrOffset, info.addrLen, sport, dport);
+      const slot = h & (SYN_SLOTS - 1);
+      if ((flags & TcpFlags.ACK) === 0) {
+        synSent[slot] = h;
+        continue;
+      }
+      // A SYN-ACK: a listener, unless its sender sent a plain SYN the same way (simultaneous open).
+      if (synSent[slot] === h) continue;
+      if (info.addrLen === 4) {
+        const key = b.dv.getUint32(info.addrOffset) * 65536 + sport;
+        if (seenV4.has(key)) continue;
+        seenV4.add(key);
+        out.push({ address: formatIpv4(b, info.addrOffset), port: sport, frame: f.index });
+      } else {
+        const address = formatIpv6(b, info.addrOffset);
+        const key = `${address}|${sport}`;
+        if (seenV6.has(key)) continue;
+        seenV6.add(key);
+        out.push({ address, port: sport, frame: f.index });
+      }
+    }
+  } finally {
+    reader.close();
+  }
+  return out;
+}
+
+/** A non-zero 32-bit hash of one direction's addresses and ports (murmur3-style mixing). */
+function dirHash(b: Bytes, addrOff: number, addrLen: number, sport: number, dport: number): number {
+  let h = 0x9747b28c;
+  for (let i = 0; i < 2 * addrLen; i += 4) h = mix(h, b.dv.getUint32(addrOff + i));
+  h = mix(h, ((sport << 16) | dport) >>> 0);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  return (h | 1) >>> 0;
+}
+
+function mix(h: number, k: number): number {
+  k = Math.imul(k, 0xcc9e2d51);
+  k = (k << 15) | (k >>> 17);
+  k = Math.imul(k, 0x1b873593);
+  h ^= k;
+  h = (h << 13) | (h >>> 19);
+  return (Math.imul(h, 5) + 0xe6546b64) | 0;
+}

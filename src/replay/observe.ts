@@ -1,0 +1,238 @@
+/**
+ * Observe-mode replay (DESIGN.md "Replay modes"): every address of a capture is a host model, listeners
+ * are inferred from who answered SYNs, and every TCP frame is delivered to its receiver (a demux verdict
+ * and a state change) and checked against its sender's state. Captured frames are the truth.
+ *
+ * Streaming: frames are read one at a time through the capture reader's reused frame object and the
+ * FrameDecoder's reused FrameInfo (IP fragments reassembled), and the tracker keeps state only for open
+ * connections, briefly for closed ones, and for TIME-WAIT sockets (bounded). Per frame: numbers only, one
+ * hash lookup; verdict objects are made only when asked for.
+ *
+ * Checksums: a segment whose TCP checksum does not verify is counted (per file and per connection, with
+ * Zeek's 'C' in the history) and still drives both ends. Zeek ignores such segments for state and tshark
+ * does not check by default; in a capture they are nearly always checksum offload (the capturing host's
+ * own segments, every one of them bad), and ignoring them would break every connection of such a file.
+ */
+import { openCapture } from '../capture/reader.js';
+import type { CaptureReader } from '../capture/frame.js';
+import { vlanKeyOf } from '../socket/tuple-index.js';
+import { pseudoHeaderSum } from '../wire/checksum.js';
+import type { FrameInfo } from '../wire/decode.js';
+import { FrameDecoder } from '../wire/frame-decoder.js';
+import { IpProtocol } from '../wire/ipproto.js';
+import { getTcpWindowScale, TCP_HEADER_LEN, TcpFlags, verifyTcpChecksum } from '../wire/tcp.js';
+import { HOST_DEFAULTS, HostRegistry, sortRows } from './hosts.js';
+import type { HostTable } from './hosts.js';
+import { inferListeners } from './listeners.js';
+import { FrameSeg, Tracker } from './tracker.js';
+import type { ConnectionRecord, DemuxRecord, FrameCounts, ReplayOptions, ReplayResult } from './types.js';
+
+export const REPLAY_DEFAULTS = {
+  closeLingerUs: 2_000_000,
+  timeWaitUs: 60_000_000,
+  maxTimeWait: 262144,
+  fdLimit: HOST_DEFAULTS.fdLimit,
+} as const;
+
+/** Replays a capture (a path, or a reader already open) in observe mode. Damage stops the replay with `error` set, never a throw. */
+export function replay(source: string | CaptureReader, options: ReplayOptions = {}): ReplayResult {
+  const fromPath = typeof source === 'string';
+  const mode = options.inferListeners ?? (fromPath ? 'prepass' : 'lazy');
+  if (mode === 'prepass' && !fromPath) throw new RangeError("replay: inferListeners 'prepass' needs a path (a reader cannot be read twice)");
+  const exact = new Set<string>();
+  for (const l of options.listen ?? []) exact.add(normaliseEndpoint(l));
+
+  const hosts = new HostRegistry({ fdLimit: options.fdLimit ?? REPLAY_DEFAULTS.fdLimit });
+  // Listeners first, so they hold the lowest descriptors, as a server opens them before it accepts.
+  const made = new Set<string>();
+  if (mode === 'prepass') {
+    for (const l of inferListeners(source as string)) {
+      const h = hosts.byText(l.address);
+      if (h === undefined) continue;
+      const name = h.endpointText(l.port);
+      made.add(name);
+      h.addListener(l.port, exact.has(name));
+    }
+  }
+  for (const name of exact) {
+    if (made.has(name)) continue;
+    const ep = splitEndpoint(name);
+    hosts.byText(ep.address)?.addListener(ep.port, true);
+  }
+
+  const collect = options.connections ?? true;
+  const records: ConnectionRecord[] = [];
+  const onConn = options.onConnection;
+  const demux: DemuxRecord[] | undefined = options.frames ? [] : undefined;
+  const onVerdict = options.onVerdict;
+  const tracker = new Tracker(hosts, {
+    connView: options.connView,
+    closeLingerUs: options.closeLingerUs ?? REPLAY_DEFAULTS.closeLingerUs,
+    timeWaitUs: options.timeWaitUs ?? REPLAY_DEFAULTS.timeWaitUs,
+    maxTimeWait: options.maxTimeWait ?? REPLAY_DEFAULTS.maxTimeWait,
+    lazyListeners: mode === 'lazy',
+    exactListeners: exact,
+    onConnection: (c) => {
+      if (collect) records.push(c);
+      onConn?.(c);
+    },
+    verdicts: demux !== undefined || onVerdict !== undefined,
+  });
+
+  const reader = fromPath ? openCapture(source) : source;
+  const dec = new FrameDecoder();
+  const seg = new FrameSeg();
+  const wantTables = options.hostTables ?? true;
+  const tablesAt = options.tablesAt ?? -1;
+  let tables: HostTable[] | null = null;
+  let hostsAt: number | null = null;
+  const counts: FrameCounts = { total: 0, tcp: 0, malformed: 0, badChecksum: 0, badIpChecksum: 0, truncated: 0, fragments: 0, late: 0, anomalies: 0 };
+  try {
+    for (let fr = reader.next(); fr !== null; fr = reader.next()) {
+      counts.total++;
+      const cut = fr.capLen < fr.origLen;
+      if (cut) counts.truncated++;
+      const timeUs = fr.tsSec * 1_000_000 + ((fr.tsNsec / 1000) | 0);
+      const info = dec.decode(fr.linkType, fr.bytes, fr.offset, fr.capLen, fr.index, timeUs).info;
+      if (info.fragment) counts.fragments++;
+      if (!info.ipChecksumOk) counts.badIpChecksum++;
+      // A header the snap length cut is the capture's doing, not a malformed frame (as `synack frames` counts).
+      if (info.error !== null && !(info.error === 'truncated' && cut)) counts.malformed++;
+      if (fr.index === tablesAt && wantTables) {
+        // Taken after the frame (below for TCP ones); a non-TCP frame changes nothing.
+        if (!info.tcp || info.bytes === null) {
+          tables = socketTables(tracker);
+          hostsAt = fr.index;
+          continue;
+        }
+      }
+      if (!info.tcp || info.bytes === null) continue;
+      counts.tcp++;
+      if (fr.interfaceId > 0) tracker.multiInterface = true;
+      fillSeg(seg, info, fr.index, timeUs, fr.interfaceId);
+      if (seg.badChecksum) counts.badChecksum++;
+      const v = tracker.frame(seg);
+      if (v !== null) {
+        demux?.push(v);
+        onVerdict?.(v);
+      }
+      if (fr.index === tablesAt && wantTables) {
+        tables = socketTables(tracker);
+        hostsAt = fr.index;
+      }
+    }
+  } finally {
+    if (fromPath) reader.close();
+  }
+  if (reader.interfaces.length > 1) tracker.multiInterface = true;
+  // The socket tables as the capture leaves them, before the open connections are reported.
+  tables ??= wantTables ? socketTables(tracker) : [];
+  tracker.finish();
+  counts.late = tracker.late;
+  counts.anomalies = tracker.anomalies;
+  records.sort((a, b) => a.id - b.id);
+
+  const linkTypes: number[] = [];
+  for (const i of reader.interfaces) if (!linkTypes.includes(i.linkType)) linkTypes.push(i.linkType);
+  const result: ReplayResult = {
+    file: reader.file,
+    format: reader.format,
+    linkTypes,
+    frames: counts,
+    connections: records,
+    hosts: tables,
+    hostsAt,
+    listenerInference: mode,
+    error: reader.error,
+  };
+  if (demux !== undefined) result.demux = demux;
+  return result;
+}
+
+/** Each host's listeners and sockets, with the TIME-WAIT records of its address; hosts with nothing are left out. */
+function socketTables(tracker: Tracker): HostTable[] {
+  const tw = tracker.timeWait.rowsByHost();
+  const out: HostTable[] = [];
+  for (const h of tracker.hosts.list()) {
+    const rows = h.rows();
+    const more = tw.get(h.text);
+    if (more !== undefined) {
+      rows.push(...more);
+      tw.delete(h.text);
+    }
+    if (rows.length > 0) out.push({ host: h.text, sockets: sortRows(rows) });
+  }
+  // Hosts whose only sockets are in TIME-WAIT (their models were let go).
+  for (const [host, rows] of tw) out.push({ host, sockets: sortRows(rows) });
+  return out;
+}
+
+/** Reads the TCP fields the tracker needs straight from the bytes (no TcpPacket, no TcpRepr per frame). */
+function fillSeg(seg: FrameSeg, info: FrameInfo, frame: number, timeUs: number, iface: number): void {
+  const b = info.bytes as NonNullable<FrameInfo['bytes']>;
+  const dv = b.dv;
+  const o = info.l4Offset;
+  seg.frame = frame;
+  seg.timeUs = timeUs;
+  seg.b = b;
+  seg.addrLen = info.addrLen === 16 ? 16 : 4;
+  seg.srcOff = info.addrOffset;
+  seg.dstOff = info.addrOffset + info.addrLen;
+  seg.sport = dv.getUint16(o);
+  seg.dport = dv.getUint16(o + 2);
+  seg.seq = dv.getUint32(o + 4);
+  seg.ack = dv.getUint32(o + 8);
+  seg.flags = dv.getUint16(o + 12) & 0x1ff;
+  seg.window = dv.getUint16(o + 14);
+  const hl = info.tcpHeaderLength;
+  const len = info.tcpPayloadLength > 0 ? info.tcpPayloadLength : 0;
+  seg.len = len;
+  seg.headerCut = info.l4Captured < hl;
+  const cap = info.l4Captured - hl;
+  seg.captured = cap <= 0 ? 0 : cap < len ? cap : len;
+  // Only a segment captured whole can be checked (tshark and Zeek alike leave cut ones unverified).
+  seg.badChecksum =
+    info.l4Captured >= info.l4Length &&
+    !verifyTcpChecksum(b, o, info.l4Length, pseudoHeaderSum(b, info.addrOffset, seg.addrLen, IpProtocol.TCP, info.l4Length));
+  seg.wscale = -1;
+  if ((seg.flags & TcpFlags.SYN) !== 0 && !seg.headerCut && hl > TCP_HEADER_LEN) {
+    const ws = getTcpWindowScale(b, o + TCP_HEADER_LEN, hl - TCP_HEADER_LEN);
+    if (ws >= 0) seg.wscale = ws;
+  }
+  seg.iface = iface;
+  seg.vlanCount = info.vlanCount;
+  seg.vlanIds = info.vlanIds;
+  seg.key = linkKey(info, iface);
+}
+
+/**
+ * The link key of a frame: its VLAN stack's key (socket/ vlanKeyOf: 0 untagged, vid + 1 for one tag,
+ * a pair for QinQ) mixed with the capture interface, so the same 4-tuple on two VLANs or two interfaces
+ * is two connections. One and two tags are computed in place, as vlanKeyOf does, to allocate nothing.
+ */
+function linkKey(info: FrameInfo, iface: number): number {
+  const n = info.vlanCount;
+  const ids = info.vlanIds;
+  let k: number;
+  if (n === 0) k = 0;
+  else if (n === 1) k = ((ids[0] as number) & 0xfff) + 1;
+  else if (n === 2) k = ((ids[0] as number) & 0xfff) * 4097 + ((ids[1] as number) & 0xfff) + 4098;
+  else k = vlanKeyOf(ids.subarray(0, n));
+  return iface === 0 ? k : (k + Math.imul(iface, 0x9e3779b1)) >>> 0;
+}
+
+/** "ADDR:PORT" or "[V6]:PORT" → its parts; throws RangeError for anything else (a programmer's or user's typo). */
+export function splitEndpoint(text: string): { address: string; port: number } {
+  const m = /^\[([^\]]+)\]:(\d+)$/.exec(text) ?? /^([^:[\]]+):(\d+)$/.exec(text);
+  const port = m === null ? NaN : Number(m[2]);
+  if (m === null || !Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`not ADDR:PORT: ${JSON.stringify(text)}`);
+  return { address: m[1] as string, port };
+}
+
+/** The endpoint as hosts print it ("198.18.0.1:25", "[2001:db8::1]:80"). */
+function normaliseEndpoint(text: string): string {
+  const { address, port } = splitEndpoint(text);
+  const h = new HostRegistry().byText(address);
+  if (h === undefined) throw new RangeError(`not an IP address: ${JSON.stringify(address)}`);
+  return h.endpointText(port);
+}

@@ -1,0 +1,765 @@
+/**
+ * The connection tracker of observe mode: finds each TCP frame's connection with one numeric lookup,
+ * drives the two end machines (machine.ts), keeps the host models' socket tables in step, and reports a
+ * connection once it is over. State is held only for connections still open, closed ones for a short
+ * linger (stragglers: duplicated RSTs, a retransmitted FIN), and TIME-WAIT sockets (bounded).
+ *
+ * Which connection a frame belongs to:
+ * - `conns`: a TupleIndex keyed by the frame's own direction (source, source port, destination,
+ *   destination port) → the sending end. Each connection has two entries, one per direction; no
+ *   per-frame normalisation.
+ * - The same 4-tuple on another VLAN stack or interface (the link key) is another connection (tshark
+ *   merges them: its conversations ignore VLANs); such ends hang off the first one (`alias`), and the
+ *   link key the receiving end was seen on picks one. A reply that comes back on a different link key
+ *   (routed between VLANs, or tagged one way only) is adopted by the connection whose other direction
+ *   has not been seen yet.
+ * - A SYN with a new ISN on a 4-tuple whose connection is closed, in TIME-WAIT or still open starts a
+ *   new connection, as Wireshark's "TCP port numbers reused" starts a new tcp.stream; a SYN with the
+ *   same ISN is the same connection (a retransmission, or Windows retrying a refused connect).
+ * - A frame no connection takes starts one (picking up mid-connection when it is not a SYN).
+ */
+import { TupleIndex } from '../socket/tuple-index.js';
+import type { DemuxStep } from '../socket/demux.js';
+import type { Bytes } from '../wire/bytes.js';
+import { formatIpv4, formatIpv6 } from '../wire/address.js';
+import { formatTcpFlags, TcpFlags } from '../wire/tcp.js';
+import { Conn, Endpoint } from './conn.js';
+import type { HostRegistry, Listener } from './hosts.js';
+import { received, sent } from './machine.js';
+import { DeadlineQueue } from './queue.js';
+import { TimeWaitTable } from './timewait.js';
+import { St, stateName, type StateNo } from './states.js';
+import type { ConnectionRecord, ConnViewFactory, DemuxRecord, ObserveAction, ReplaySegment } from './types.js';
+
+/** One TCP frame as the tracker reads it: numbers only, filled by the observe loop, reused. */
+export class FrameSeg {
+  frame = 0;
+  timeUs = 0;
+  b!: Bytes;
+  addrLen: 4 | 16 = 4;
+  srcOff = 0;
+  dstOff = 0;
+  sport = 0;
+  dport = 0;
+  flags = 0;
+  seq = 0;
+  ack = 0;
+  window = 0;
+  /** Payload length per the IP header. */
+  len = 0;
+  /** Payload bytes present in the capture. */
+  captured = 0;
+  /** The capture cut the TCP header (options): only the fixed 20 bytes are known. */
+  headerCut = false;
+  badChecksum = false;
+  /** Window-scale shift of a SYN (-1: none, or not a SYN). */
+  wscale = -1;
+  /** Link key: VLAN stack key mixed with the capture interface. */
+  key = 0;
+  iface = 0;
+  vlanCount = 0;
+  vlanIds: Uint16Array = new Uint16Array(0);
+}
+
+export interface TrackerOptions {
+  connView?: ConnViewFactory;
+  closeLingerUs: number;
+  timeWaitUs: number;
+  maxTimeWait: number;
+  /** Create a listener at its first SYN-ACK (listeners were not inferred beforehand). */
+  lazyListeners: boolean;
+  /** Endpoints ("198.18.0.1:25") whose listener binds the host's own address. */
+  exactListeners: ReadonlySet<string>;
+  onConnection: (c: ConnectionRecord) => void;
+  /** Build DemuxRecords (frames / onVerdict asked for them). */
+  verdicts: boolean;
+}
+
+const SYN = TcpFlags.SYN;
+const ACK = TcpFlags.ACK;
+const FIN = TcpFlags.FIN;
+const RST = TcpFlags.RST;
+
+export class Tracker {
+  private readonly conns = new TupleIndex<Endpoint>();
+  private readonly live = new Set<Conn>();
+  private readonly lingerQ = new DeadlineQueue<Conn>();
+  readonly timeWait: TimeWaitTable;
+  private readonly seg: ReplaySegment = { frame: 0, timeUs: 0, fromClient: true, flags: 0, seq: 0, ack: 0, window: 0, payloadLength: 0, options: '', badChecksum: false };
+  private nextId = 1;
+  now = 0;
+  /** Frames that reached a connection already reported. */
+  late = 0;
+  anomalies = 0;
+  /** The file has more than one capture interface: records name theirs. */
+  multiInterface = false;
+
+  // Verdict of the frame being processed (set by machine.ts `received`).
+  vStep: DemuxStep = 'none';
+  vAction: ObserveAction = 'dropped';
+  vListener: Listener | null = null;
+  private twReopen = false;
+  /** The receiver of the current frame was created from it (never seen before). */
+  private inferred = false;
+  private curFrame = 0;
+
+  constructor(
+    readonly hosts: HostRegistry,
+    private readonly o: TrackerOptions,
+  ) {
+    this.timeWait = new TimeWaitTable(o.maxTimeWait);
+  }
+
+  /** Every connection not yet reported. */
+  get liveConnections(): number {
+    return this.live.size;
+  }
+
+  /** Takes one TCP frame; returns its verdict when verdicts are on, else null. */
+  frame(f: FrameSeg): DemuxRecord | null {
+    if (f.timeUs > this.now) {
+      this.now = f.timeUs;
+      this.expire();
+    }
+    this.curFrame = f.frame;
+    this.twReopen = false;
+    this.inferred = false;
+    const fl = f.flags;
+    const bareSyn = (fl & (SYN | ACK | RST)) === SYN;
+    let s = this.lookup(f);
+    if (s !== undefined && bareSyn && s.isClient && this.isNewIsn(s.conn, f)) {
+      this.supersede(s.conn);
+      s = undefined;
+    }
+    if (s === undefined) {
+      s = this.adopt(f);
+      if (s === undefined) {
+        const late = this.lateFrame(f, bareSyn);
+        if (late !== undefined) return late;
+        s = this.create(f);
+      }
+    }
+    return this.process(s, f);
+  }
+
+  // ---------------------------------------------------------------------------------------------------
+  // Finding the connection
+
+  /** The first end sending on the frame's 4-tuple and direction (any link key). */
+  private head(f: FrameSeg): Endpoint | undefined {
+    const b = f.b;
+    if (f.addrLen === 4) return this.conns.lookupV4(b.dv.getUint32(f.srcOff), f.sport, b.dv.getUint32(f.dstOff), f.dport, 0);
+    return this.conns.lookupV6(b, f.srcOff, f.sport, f.dstOff, f.dport, 0);
+  }
+
+  private lookup(f: FrameSeg): Endpoint | undefined {
+    for (let e: Endpoint | null = this.head(f) ?? null; e !== null; e = e.alias) if (e.peer.rxKey === f.key) return e;
+    return undefined;
+  }
+
+  /** A SYN from the client that starts a new connection on this 4-tuple (Wireshark: port numbers reused). */
+  private isNewIsn(c: Conn, f: FrameSeg): boolean {
+    if (c.clientIsnKnown) return f.seq !== c.clientIsn;
+    // The SYN-ACK came first (capture order): the SYN it answered is the same connection.
+    if (c.synAckKnown && ((f.seq + 1) >>> 0) === c.synAckAck) return false;
+    // A connection picked up mid-stream: a SYN after the client spoke, or after the end, is a new one.
+    return c.closed || c.client.sndKnown;
+  }
+
+  /**
+   * A frame whose direction has no entry under its link key: the reply of a connection whose other
+   * direction is not confirmed yet takes it (asymmetric VLAN tagging), and its key is corrected.
+   */
+  private adopt(f: FrameSeg): Endpoint | undefined {
+    let s = this.head(f) ?? null;
+    while (s !== null && (s.conn.finalized || s.peer.rxConfirmed)) s = s.alias;
+    if (s === null) return undefined;
+    const r = s.peer;
+    const wasHashed = r.hashed;
+    if (wasHashed) this.unhashEp(r);
+    r.rxKey = f.key;
+    if (wasHashed) this.hashEp(r);
+    return s;
+  }
+
+  /**
+   * A frame of a connection already reported, reaching its TIME-WAIT record: a SYN reopens the 4-tuple
+   * (Linux tcp_timewait_state_process → TCP_TW_SYN); anything else is a straggler, counted as late.
+   */
+  private lateFrame(f: FrameSeg, bareSyn: boolean): DemuxRecord | null | undefined {
+    const v6 = f.addrLen === 16;
+    const tw = this.timeWait.lookup(f.b, v6, f.srcOff, f.sport, f.dstOff, f.dport, f.key);
+    if (tw !== undefined && tw.ep === null) {
+      if (bareSyn) {
+        this.timeWait.remove(tw);
+        this.twReopen = true;
+        return undefined;
+      }
+      this.late++;
+      let action: ObserveAction = 'delivered';
+      let ended = false;
+      if ((f.flags & RST) !== 0) {
+        // Only a RST at RCV.NXT ends TIME-WAIT.
+        ended = f.seq === tw.lastAck;
+        action = ended ? 'aborted' : 'dropped';
+        if (ended) this.timeWait.remove(tw);
+      }
+      return this.o.verdicts ? lateVerdict(f, tw.connId, 'time-wait', tw.listenerFd, action, ended ? 'CLOSED' : 'TIME-WAIT', 'CLOSED') : null;
+    }
+    // Sent by a TIME-WAIT socket (its ACK of a late FIN) to a peer that closed: no socket there.
+    const from = bareSyn ? undefined : this.timeWait.lookup(f.b, v6, f.dstOff, f.dport, f.srcOff, f.sport, f.key);
+    if (from === undefined || from.ep !== null) return undefined;
+    this.late++;
+    return this.o.verdicts ? lateVerdict(f, from.connId, 'none', -1, (f.flags & RST) !== 0 ? 'dropped' : 'reset', 'CLOSED', 'TIME-WAIT') : null;
+  }
+
+  private create(f: FrameSeg): Endpoint {
+    const src = this.hosts.at(f.b, f.srcOff, f.addrLen);
+    const dst = this.hosts.at(f.b, f.dstOff, f.addrLen);
+    const fl = f.flags;
+    let senderIsClient: boolean;
+    if ((fl & (SYN | RST)) === SYN) senderIsClient = (fl & ACK) === 0;
+    // Without a handshake: the side with a listener on its port is the server, else the first sender is the client.
+    else if (dst.lookupListener(f.dport, f.key) !== undefined) senderIsClient = true;
+    else senderIsClient = src.lookupListener(f.sport, f.key) === undefined;
+    const id = this.nextId++;
+    const c = senderIsClient
+      ? new Conn(id, f.frame, f.timeUs, src, f.sport, dst, f.dport, f.key, f.key, f.iface)
+      : new Conn(id, f.frame, f.timeUs, dst, f.dport, src, f.sport, f.key, f.key, f.iface);
+    c.clientText = c.client.host.endpointText(c.client.port);
+    c.serverText = c.server.host.endpointText(c.server.port);
+    if (this.o.connView !== undefined) {
+      c.view = this.o.connView({ id, client: c.clientText, server: c.serverText, clientPort: c.client.port, serverPort: c.server.port });
+    }
+    this.live.add(c);
+    c.client.host.refs++;
+    c.server.host.refs++;
+    this.indexDir(c.client);
+    this.indexDir(c.server);
+    return senderIsClient ? c.client : c.server;
+  }
+
+  /** The old connection on a reused 4-tuple is over: TIME-WAIT ends, anything still open is superseded. */
+  private supersede(c: Conn): void {
+    if (c.server.state === St.TIME_WAIT) this.twReopen = true;
+    this.endFor(c.client);
+    this.endFor(c.server);
+    this.finalize(c);
+  }
+
+  private endFor(e: Endpoint): void {
+    if (e.state === St.CLOSED) return;
+    if (e.state !== St.TIME_WAIT) e.conn.anomaly('superseded-by-new-syn');
+    this.toClosed(e);
+  }
+
+  // ---------------------------------------------------------------------------------------------------
+  // One frame through its connection
+
+  private process(s: Endpoint, f: FrameSeg): DemuxRecord | null {
+    const c = s.conn;
+    const r = s.peer;
+    const fl = f.flags;
+    const syn = (fl & SYN) !== 0;
+    const ack = (fl & ACK) !== 0;
+    c.frames++;
+    c.lastFrame = f.frame;
+    if (f.timeUs > c.lastUs) c.lastUs = f.timeUs;
+    r.rxConfirmed = true;
+    if (s.isClient) {
+      if (!c.vlanClientSeen) {
+        c.vlanClientSeen = true;
+        c.vlanClient = vlanList(f);
+      }
+      if ((fl & RST) !== 0) c.rstClient++;
+      if ((fl & FIN) !== 0) c.finClient++;
+      if (syn && !ack && (fl & RST) === 0) {
+        c.clientIsn = f.seq;
+        c.clientIsnKnown = true;
+        c.clientSynLen = f.len;
+      } else if (ack && !syn && (fl & RST) === 0 && c.synAckKnown && f.ack === ((c.serverIsn + 1) >>> 0)) c.handshakeAck = true;
+    } else {
+      if (!c.vlanServerSeen) {
+        c.vlanServerSeen = true;
+        c.vlanServer = vlanList(f);
+      }
+      if ((fl & RST) !== 0) c.rstServer++;
+      if ((fl & FIN) !== 0) c.finServer++;
+      if (syn && ack && (fl & RST) === 0 && !c.synAckKnown) {
+        c.synAckKnown = true;
+        c.synAckAck = f.ack;
+        c.serverIsn = f.seq;
+      }
+    }
+    if (f.badChecksum) c.badChecksum++;
+    if (c.view !== null) this.feedView(c.view, s.isClient, f);
+
+    const pre = this.o.verdicts ? this.demuxLookup(r, f) : null;
+    const senderNxt = s.sndNxt;
+    const senderNxtKnown = s.sndKnown;
+    const anomaly = sent(this, s, f);
+    if (anomaly !== null) {
+      c.anomaly(anomaly);
+      this.anomalies++;
+    }
+    received(this, r, s, f, senderNxt, senderNxtKnown);
+    if (this.twReopen) {
+      this.vStep = 'time-wait';
+      if (this.vAction === 'cloned') this.vAction = 'time-wait-reopen';
+    }
+    if (c.closed && !c.lingering) this.linger(c);
+    return this.o.verdicts ? this.verdict(r, s, f, anomaly, pre) : null;
+  }
+
+  /** What the receiving host's own tables say for this frame: its 4-tuple index, then the TIME-WAIT table. */
+  private demuxLookup(r: Endpoint, f: FrameSeg): Endpoint | undefined {
+    const e = r.host.lookupTuple(f.b, f.srcOff, f.sport, f.dstOff, f.dport, f.key);
+    if (e !== undefined) return e;
+    const tw = this.timeWait.lookup(f.b, f.addrLen === 16, f.srcOff, f.sport, f.dstOff, f.dport, f.key);
+    return tw === undefined || tw.ep === null ? undefined : tw.ep;
+  }
+
+  private feedView(view: NonNullable<Conn['view']>, fromClient: boolean, f: FrameSeg): void {
+    const seg = this.seg;
+    seg.frame = f.frame;
+    seg.timeUs = f.timeUs;
+    seg.fromClient = fromClient;
+    seg.flags = f.flags;
+    seg.seq = f.seq;
+    seg.ack = f.ack;
+    seg.window = f.window;
+    seg.payloadLength = f.len;
+    seg.options = f.wscale >= 0 ? (WSCALE_TEXT[f.wscale] ?? `wscale ${f.wscale}`) : '';
+    if (f.headerCut) {
+      seg.badChecksum = false;
+      view.addHeaderCut(seg);
+      return;
+    }
+    if (f.badChecksum) {
+      // Zeek's 'C' (the view records it and stops), then the segment as `zeek -C` takes it: offload
+      // leaves every checksum of one side bad, and the peer's answers show those segments arrived.
+      seg.badChecksum = true;
+      view.add(seg, f.captured);
+    }
+    seg.badChecksum = false;
+    view.add(seg, f.captured);
+  }
+
+  private verdict(r: Endpoint, s: Endpoint, f: FrameSeg, anomaly: string | null, pre: Endpoint | undefined | null): DemuxRecord {
+    const step = this.vStep;
+    const listenerStep = step === 'listener-exact' || step === 'listener-any';
+    const cloned = this.vAction === 'cloned' || this.vAction === 'time-wait-reopen';
+    const l = this.vListener;
+    const state: StateNo = step === 'none' ? St.CLOSED : listenerStep && !cloned ? St.LISTEN : r.state;
+    const v: DemuxRecord = {
+      frame: f.frame,
+      host: r.host.text,
+      step,
+      fd: listenerStep && !cloned ? null : r.fd >= 0 ? r.fd : null,
+      listenerFd: l !== null && l.fd >= 0 ? l.fd : null,
+      connection: r.conn.id,
+      action: this.vAction,
+      state: stateName(state),
+      sender: stateName(s.state),
+      socket: `${r.host.endpointText(r.port)} <- ${s.host.endpointText(s.port)}`,
+      flags: formatTcpFlags(f.flags),
+    };
+    if (r.midstream) v.midstream = true;
+    if (anomaly !== null) v.anomaly = anomaly;
+    if (f.badChecksum) v.badChecksum = true;
+    // The step came from the connection's view of its receiver; the host's own 4-tuple index, asked
+    // before the segment was processed, must agree (a socket the segment itself proved is exempt).
+    if (pre !== null && !this.twReopen && !this.inferred) {
+      const tupleStep = step === 'established' || step === 'syn-received' || step === 'time-wait';
+      if (tupleStep ? pre !== r : pre !== undefined) {
+        v.anomaly ??= 'demux-mismatch';
+        r.conn.anomaly('demux-mismatch');
+      }
+    }
+    return v;
+  }
+
+  // ---------------------------------------------------------------------------------------------------
+  // Socket life (called by machine.ts)
+
+  setState(e: Endpoint, to: StateNo): void {
+    const from = e.state;
+    if (from === to) return;
+    e.state = to;
+    const view = e.conn.view;
+    if (view !== null && view.note !== undefined) {
+      view.note({ frame: this.curFrame, timeUs: this.now, side: e.side, from: stateName(from), to: stateName(to) });
+    }
+  }
+
+  /** socket() + connect(): a descriptor and SYN-SENT. */
+  connect(e: Endpoint): void {
+    e.opened = true;
+    e.abortedFrom = -1;
+    e.twOverflow = false;
+    this.resetSeq(e);
+    this.allocFd(e);
+    this.setState(e, St.SYN_SENT);
+    this.hashEp(e);
+  }
+
+  /** A SYN to a listener: the child, in SYN-RECEIVED, in the SYN queue, no descriptor yet (Linux inet_csk_reqsk_queue_add). */
+  clone(e: Endpoint, l: Listener): void {
+    e.opened = true;
+    e.abortedFrom = -1;
+    this.resetSeq(e);
+    e.listener = l;
+    e.inSynQueue = true;
+    l.synQueue++;
+    this.setState(e, St.SYN_RECEIVED);
+    this.hashEp(e);
+  }
+
+  /** The handshake completed: out of the SYN queue, accept() at once gives the lowest free descriptor. */
+  accept(e: Endpoint): void {
+    const l = e.listener;
+    if (e.inSynQueue && l !== null) {
+      e.inSynQueue = false;
+      l.synQueue--;
+      l.accepted++;
+    }
+    this.allocFd(e);
+  }
+
+  /** An end not seen before sends a SYN-ACK: a child of its listener (its SYN was not captured, or no listener was known yet). */
+  openSynAck(e: Endpoint): void {
+    const c = e.conn;
+    let l = e.isClient ? undefined : e.host.lookupListener(e.port, e.rxKey);
+    if (l === undefined && this.o.lazyListeners && !e.isClient) l = e.host.addListener(e.port, this.o.exactListeners.has(e.host.endpointText(e.port)));
+    if (!c.clientIsnKnown) {
+      e.midstream = true;
+      c.midstream = true;
+    }
+    if (l !== undefined) this.clone(e, l);
+    else {
+      // No listener: a socket that connected (simultaneous open seen from one side).
+      e.opened = true;
+      this.allocFd(e);
+      this.setState(e, St.SYN_RECEIVED);
+      this.hashEp(e);
+    }
+  }
+
+  /** An end first seen in the middle of its life: a descriptor (accepted before the capture, for a listener's port) and `state`. */
+  pickup(e: Endpoint, state: StateNo): void {
+    e.opened = true;
+    e.midstream = true;
+    e.conn.midstream = true;
+    if (!e.isClient) {
+      const l = e.host.lookupListener(e.port, e.rxKey);
+      if (l !== undefined) {
+        e.listener = l;
+        l.accepted++;
+      }
+    }
+    this.allocFd(e);
+    this.setState(e, state);
+    this.hashEp(e);
+  }
+
+  /** The receiver of a segment exists though the capture never showed it (one-sided capture). */
+  inferPeer(e: Endpoint, state: StateNo, f: FrameSeg): void {
+    this.inferred = true;
+    this.pickup(e, state);
+    if (state === St.SYN_SENT) {
+      e.iss = (f.ack - 1) >>> 0;
+      e.issKnown = true;
+    }
+  }
+
+  /** close(): the descriptor goes back to the table; the socket lives on as an orphan until CLOSED. */
+  closeFd(e: Endpoint): void {
+    if (e.fd >= 0) {
+      e.host.fds.close(e.fd);
+      e.fd = -1;
+    }
+  }
+
+  /** An acceptable RST: CLOSED, and the application, told ECONNRESET/ECONNREFUSED, closes its descriptor. */
+  abort(e: Endpoint): void {
+    const from = e.state;
+    this.toClosed(e);
+    e.abortedFrom = from;
+    this.vAction = 'aborted';
+  }
+
+  /** The end sent a RST: CLOSED (abort, or a reply to a segment it did not want). */
+  resetSent(e: Endpoint): void {
+    const from = e.state;
+    this.toClosed(e);
+    e.abortedFrom = from;
+  }
+
+  /**
+   * An end closed by a RST (received, or sent in its name: injected) sends again: it never took that RST (its RCV.NXT was not what the
+   * capture suggested). It goes back to the state the RST ended, as an orphan (its descriptor is gone).
+   */
+  revive(e: Endpoint): boolean {
+    const from = e.abortedFrom;
+    if (from < 0) return false;
+    e.abortedFrom = -1;
+    if (from === St.TIME_WAIT) {
+      this.toStateOrTimeWait(e, St.TIME_WAIT);
+      return true;
+    }
+    this.setState(e, from as StateNo);
+    if (from === St.SYN_RECEIVED && e.listener !== null && e.fd < 0) {
+      e.inSynQueue = true;
+      e.listener.synQueue++;
+    }
+    this.hashEp(e);
+    return true;
+  }
+
+  toClosed(e: Endpoint): void {
+    if (e.hashed) this.unhashEp(e);
+    if (e.tw !== null) {
+      this.timeWait.remove(e.tw);
+      e.tw = null;
+    }
+    if (e.inSynQueue && e.listener !== null) {
+      e.inSynQueue = false;
+      e.listener.synQueue--;
+    }
+    this.closeFd(e);
+    this.setState(e, St.CLOSED);
+  }
+
+  /** TIME-WAIT for `timeWaitUs`, unless the host holds its maximum (Linux: "time wait bucket table overflow" → CLOSED). */
+  toStateOrTimeWait(e: Endpoint, to: StateNo): void {
+    if (to !== St.TIME_WAIT) {
+      this.setState(e, to);
+      return;
+    }
+    if (this.timeWait.full) {
+      this.toClosed(e);
+      e.twOverflow = true;
+      return;
+    }
+    // The socket leaves its host's index; a TIME-WAIT record takes its 4-tuple (Linux tcp_time_wait).
+    if (e.hashed) this.unhashEp(e);
+    this.closeFd(e);
+    this.setState(e, St.TIME_WAIT);
+    e.tw = this.timeWait.add(e, this.now + this.o.timeWaitUs);
+  }
+
+  private resetSeq(e: Endpoint): void {
+    e.issKnown = false;
+    e.sndKnown = false;
+    e.finSent = false;
+    e.ackKnown = false;
+    e.wscale = -1;
+  }
+
+  private allocFd(e: Endpoint): void {
+    if (e.fd >= 0) return;
+    const fd = e.host.fds.alloc(e);
+    if (typeof fd !== 'number') {
+      e.conn.anomaly('emfile');
+      return;
+    }
+    e.fd = fd;
+    if (e.isClient) e.conn.clientFd = fd;
+    else e.conn.serverFd = fd;
+  }
+
+  private hashEp(e: Endpoint): void {
+    if (e.hashed) return;
+    // A TIME-WAIT record of a connection already reported yields its 4-tuple to a new socket (Linux
+    // recycles it for a SYN, tcp_twsk_unique lets connect() reuse it).
+    const tw = this.timeWait.lookupOf(e);
+    if (tw !== undefined && tw.ep === null) this.timeWait.remove(tw);
+    if (!e.host.hash(e)) {
+      e.conn.anomaly('tuple-in-use');
+      return;
+    }
+    e.hashed = true;
+  }
+
+  private unhashEp(e: Endpoint): void {
+    e.host.unhash(e);
+    e.hashed = false;
+  }
+
+  // ---------------------------------------------------------------------------------------------------
+  // Indexes and expiry
+
+  /** Index the direction `e` sends in (a second connection on the same 4-tuple, on another link, goes on the first one's alias list). */
+  private indexDir(e: Endpoint): void {
+    const head = this.headOf(e);
+    if (head === undefined) this.putHead(e);
+    else {
+      e.alias = head.alias;
+      head.alias = e;
+    }
+  }
+
+  private unindexDir(e: Endpoint): void {
+    const head = this.headOf(e);
+    if (head === e) {
+      this.dropHead(e);
+      if (e.alias !== null) this.putHead(e.alias);
+    } else {
+      for (let p = head ?? null; p !== null; p = p.alias) {
+        if (p.alias === e) {
+          p.alias = e.alias;
+          break;
+        }
+      }
+    }
+    e.alias = null;
+  }
+
+  private headOf(e: Endpoint): Endpoint | undefined {
+    const a = e.host;
+    const z = e.peer.host;
+    return a.v6
+      ? this.conns.lookupV6Words(a.w0, a.w1, a.w2, a.w3, e.port, z.w0, z.w1, z.w2, z.w3, e.peer.port, 0)
+      : this.conns.lookupV4(a.w3, e.port, z.w3, e.peer.port, 0);
+  }
+
+  private putHead(e: Endpoint): void {
+    const a = e.host;
+    const z = e.peer.host;
+    if (a.v6) this.conns.hashV6Words(a.w0, a.w1, a.w2, a.w3, e.port, z.w0, z.w1, z.w2, z.w3, e.peer.port, 0, e);
+    else this.conns.hashV4(a.w3, e.port, z.w3, e.peer.port, 0, e);
+  }
+
+  private dropHead(e: Endpoint): void {
+    const a = e.host;
+    const z = e.peer.host;
+    if (a.v6) this.conns.unhashV6Words(a.w0, a.w1, a.w2, a.w3, e.port, z.w0, z.w1, z.w2, z.w3, e.peer.port, 0, e);
+    else this.conns.unhashV4(a.w3, e.port, z.w3, e.peer.port, 0, e);
+  }
+
+  private linger(c: Conn): void {
+    c.lingering = true;
+    this.lingerQ.push(c, c.lastUs + this.o.closeLingerUs);
+  }
+
+  /** Ends TIME-WAITs and lingers that are due at `now`. */
+  private expire(): void {
+    const now = this.now;
+    for (let tw = this.timeWait.popDue(now); tw !== undefined; tw = this.timeWait.popDue(now)) {
+      const e = tw.ep;
+      if (e === null) continue;
+      e.tw = null;
+      this.toClosed(e);
+      const c = e.conn;
+      if (!c.finalized && c.closed && !c.lingering) this.linger(c);
+    }
+    for (let c = this.lingerQ.popDue(now); c !== undefined; c = this.lingerQ.popDue(now)) {
+      c.lingering = false;
+      if (c.finalized || !c.closed) continue;
+      if (c.lastUs + this.o.closeLingerUs > now) this.linger(c);
+      else this.finalize(c);
+    }
+  }
+
+  /** Reports a connection: its record goes out, its indexes and view are dropped; a TIME-WAIT end stays in its host until it expires. */
+  finalize(c: Conn): void {
+    if (c.finalized) return;
+    c.finalized = true;
+    this.live.delete(c);
+    this.unindexDir(c.client);
+    this.unindexDir(c.server);
+    this.o.onConnection(this.record(c));
+    c.view = null;
+    this.letGo(c.client);
+    this.letGo(c.server);
+    c.client.host.refs--;
+    c.server.host.refs--;
+    this.hosts.release(c.client.host);
+    this.hosts.release(c.server.host);
+  }
+
+  /** A reported connection's end: a TIME-WAIT end lives on as its record only; anything else still open goes with the report. */
+  private letGo(e: Endpoint): void {
+    if (e.tw !== null) {
+      e.tw.ep = null;
+      e.tw = null;
+    }
+    if (e.hashed) this.unhashEp(e);
+    if (e.inSynQueue && e.listener !== null) {
+      e.inSynQueue = false;
+      e.listener.synQueue--;
+    }
+    this.closeFd(e);
+  }
+
+  /** The end of the capture: every connection still open is reported as it stands, in id order. */
+  finish(): void {
+    const rest = [...this.live].sort((a, b) => a.id - b.id);
+    for (const c of rest) this.finalize(c);
+  }
+
+  private record(c: Conn): ConnectionRecord {
+    const view = c.view;
+    const rec: ConnectionRecord = {
+      id: c.id,
+      client: c.clientText,
+      server: c.serverText,
+      firstFrame: c.firstFrame,
+      lastFrame: c.lastFrame,
+      state: view === null ? null : view.state,
+      history: view === null ? null : view.history,
+      serverFd: c.serverFd,
+      listenerFd: c.server.listener !== null && c.server.listener.fd >= 0 ? c.server.listener.fd : null,
+      clientFd: c.clientFd,
+      frames: c.frames,
+      duration: Math.round(c.lastUs - c.firstUs) / 1e6,
+      clientState: stateName(c.client.state),
+      serverState: stateName(c.server.state),
+      handshake: c.handshake,
+      rst: { client: c.rstClient, server: c.rstServer },
+      fin: { client: c.finClient, server: c.finServer },
+      badChecksum: c.badChecksum,
+      midstream: c.midstream,
+      anomalies: c.anomalies === null ? [] : c.anomalies.slice(),
+      anomalyCount: c.anomalyCount,
+    };
+    if (c.vlanClient !== null) rec.vlan = c.vlanClient;
+    if (c.vlanServerSeen && !sameList(c.vlanClient, c.vlanServer)) rec.vlanReply = c.vlanServer ?? [];
+    if (this.multiInterface) rec.interface = c.iface;
+    return rec;
+  }
+}
+
+/** The verdict of a frame of a connection already reported (from the frame's bytes: its hosts may be gone). */
+function lateVerdict(f: FrameSeg, conn: number, step: DemuxStep, listenerFd: number, action: ObserveAction, state: DemuxRecord['state'], sender: DemuxRecord['sender']): DemuxRecord {
+  const v6 = f.addrLen === 16;
+  const host = v6 ? formatIpv6(f.b, f.dstOff) : formatIpv4(f.b, f.dstOff);
+  const src = v6 ? formatIpv6(f.b, f.srcOff) : formatIpv4(f.b, f.srcOff);
+  const ep = (a: string, p: number): string => (v6 ? `[${a}]:${p}` : `${a}:${p}`);
+  return {
+    frame: f.frame,
+    host,
+    step,
+    fd: null,
+    listenerFd: listenerFd >= 0 ? listenerFd : null,
+    connection: conn,
+    action,
+    state,
+    sender,
+    socket: `${ep(host, f.dport)} <- ${ep(src, f.sport)}`,
+    flags: formatTcpFlags(f.flags),
+    late: true,
+  };
+}
+
+const WSCALE_TEXT: readonly string[] = Array.from({ length: 15 }, (_, i) => `wscale ${i}`);
+
+function vlanList(f: FrameSeg): number[] | null {
+  if (f.vlanCount === 0) return null;
+  return Array.from(f.vlanIds.subarray(0, f.vlanCount));
+}
+
+function sameList(a: number[] | null, b: number[] | null): boolean {
+  if (a === null || b === null) return a === b;
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
