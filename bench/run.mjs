@@ -82,7 +82,7 @@ function tail(file) {
  */
 const TOOLS = [
   { id: 'synack', label: 'synack frames -q', synack: true, argv: (f) => [NODE, CLI, 'frames', f, '-q'], check: checkSynackFrames },
-  // { id: 'replay', label: 'synack replay', synack: true, argv: (f) => [NODE, CLI, 'replay', f, '--quiet'], check: () => null },
+  { id: 'replay', label: 'synack replay -q', synack: true, argv: (f) => [NODE, CLI, 'replay', f, '-q'], check: () => null },
   { id: 'tshark', label: 'tshark -q -z conv,tcp', needs: 'tshark', argv: (f) => ['tshark', '-n', '-q', '-r', f, '-z', 'conv,tcp'], check: checkTsharkConv },
   { id: 'tcptrace', label: 'tcptrace -n', needs: 'tcptrace', apt: 'tcptrace', argv: (f) => ['tcptrace', '-n', f], check: checkTcptrace },
   { id: 'bare', label: 'bare read loop', bare: true, argv: (f) => [NODE, BARE, f], check: checkBare },

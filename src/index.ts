@@ -3,3 +3,4 @@ export * from './wire/index.js';
 export * from './capture/index.js';
 export * from './report/index.js';
 export * as script from './script/index.js';
+export * as replay from './replay/index.js';

@@ -4,3 +4,4 @@ export * from './conn-events.js';
 export * from './zeek.js';
 export * from './ladder.js';
 export * from './ladder-svg.js';
+export * from './replay.js';
