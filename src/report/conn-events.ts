@@ -3,28 +3,13 @@
  * segment of a connection, the state changes the replay saw at either end, and a label naming the two
  * endpoints. The replay engine produces these; the views only read them.
  */
+import type { ReplaySegment } from '../replay/types.js';
 
-/** One captured TCP segment of a connection. */
-export interface ConnSegment {
-  /** Capture frame number (1-based, as Wireshark counts). */
-  frame: number;
-  /** Capture time, µs since the epoch. */
-  timeUs: number;
-  /** Direction: client = the side that sent the first SYN (or, without a SYN, the first sender). */
-  fromClient: boolean;
-  /** TcpFlags bits from src/wire/tcp.ts (FIN 1, SYN 2, RST 4, PSH 8, ACK 16, URG 32, ECE 64, CWR 128, AE 256). */
-  flags: number;
-  /** Raw sequence number, acknowledgment number and window field (unscaled). */
-  seq: number;
-  ack: number;
-  window: number;
-  /** Payload bytes the segment carries (from the IP length). */
-  payloadLength: number;
-  /** tcpdump-style text, e.g. "mss 1460,sackOK,TS val 1 ecr 0,nop,wscale 7" ('' when none). */
-  options: string;
-  /** The TCP checksum did not verify. */
-  badChecksum: boolean;
-}
+/**
+ * One segment of a connection as a view reads it: replay/'s ReplaySegment (the replay engine produces it;
+ * defined there because replay/ sits below report/). ONE object may be reused for every segment.
+ */
+export type ConnSegment = ReplaySegment;
 
 /** A state change at one end, with RFC 9293 state names, e.g. 'LISTEN' -> 'SYN-RECEIVED'. */
 export interface ConnStateNote {
