@@ -10,6 +10,8 @@ import { SCRIPT_OPTIONS, SCRIPT_USAGE, runScriptCommand } from './script.js';
 import { SERVE_OPTIONS, SERVE_USAGE, runServe } from './serve.js';
 import { CONNECT_OPTIONS, CONNECT_USAGE, runConnect } from './connect.js';
 import { Output, PipeClosed } from './output.js';
+import { fileURLToPath } from 'node:url';
+import { relative } from 'node:path';
 
 interface Command {
   readonly summary: string;
@@ -42,11 +44,33 @@ ${rows.join('\n')}
 Run 'synack COMMAND --help' for a command's options.`;
 }
 
+/** The bundled kernel capture: web on :80 and mail on :25 served by Linux to three clients. */
+const DEMO_CAPTURE = fileURLToPath(new URL('../../fixtures/web-mail-v4.pcap', import.meta.url));
+
+/**
+ * `synack` with no arguments: the book's chapter on a real capture — the listening sockets, the accepted
+ * sockets that share ports 80 and 25 told apart by their 4-tuples and descriptors, and one handshake.
+ */
+function demo(out: Output, err: (s: string) => void): number {
+  out.line(`synack replays ${relative(process.cwd(), DEMO_CAPTURE) || DEMO_CAPTURE}: the Linux kernel serving web (:80) and mail (:25)`);
+  out.line('to three clients. Two listening sockets (fds 3 and 4); every accepted socket is a clone that keeps its');
+  out.line("listener's port and is told apart only by its 4-tuple. The socket tables are shown after frame 52,");
+  out.line('when four connections share port 80; then the ladder of connection 1.');
+  out.line('');
+  const args = parseArgs([DEMO_CAPTURE, '--at', '52', '--diagram', '1'], REPLAY_OPTIONS);
+  const code = runReplay(args, out, err);
+  out.line('');
+  out.line("More: 'synack replay FILE --frames' (every frame's demux verdict), 'synack --help' (all commands).");
+  out.flush();
+  return code;
+}
+
 export function main(argv: readonly string[]): number {
   const out = new Output();
   const err = (s: string): void => void process.stderr.write(s + '\n');
   const [name, ...rest] = argv;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+  if (name === undefined) return demo(out, err);
+  if (name === '--help' || name === '-h' || name === 'help') {
     out.line(mainHelp());
     out.flush();
     return 0;

@@ -9,6 +9,8 @@
 import { replay, splitEndpoint } from '../replay/index.js';
 import type { ConnectionRecord, DemuxRecord, HostTable, ReplayOptions, ReplayResult } from '../replay/index.js';
 import { zeekView } from '../report/replay.js';
+import { DiagramCollector } from '../report/diagram.js';
+import { writeFileSync } from 'node:fs';
 import { linkTypeName } from '../wire/linktype.js';
 import type { OptionSpec, ParsedArgs } from './args.js';
 import { UsageError } from './args.js';
@@ -20,6 +22,8 @@ export const REPLAY_OPTIONS: readonly OptionSpec[] = [
   { name: 'frames', kind: 'flag', help: 'every TCP frame with its demux step, socket, descriptor, action and resulting state' },
   { name: 'listen', kind: 'list', valueName: 'ADDR:PORT...', help: 'listeners bound to that address (others bind to ANY); created even if never seen answering' },
   { name: 'at', kind: 'string', valueName: 'FRAME', help: 'show the socket tables as they stand after frame FRAME (default: at the end)' },
+  { name: 'diagram', kind: 'string', valueName: 'CONN|all', help: 'a ladder diagram of connection CONN (an id from the table), or of all' },
+  { name: 'svg', kind: 'string', valueName: 'FILE', help: 'write the --diagram connection as an SVG ladder to FILE' },
   { name: 'quiet', short: 'q', kind: 'flag', help: 'print only the closing counts (to stderr)' },
 ];
 
@@ -54,10 +58,17 @@ export function runReplay(args: ParsedArgs, out: Output, err: (s: string) => voi
 
   const atText = args.values.get('at');
   if (atText !== undefined && !/^[1-9]\d*$/.test(atText)) throw new UsageError(`--at needs a frame number, got ${JSON.stringify(atText)}`);
+  const diagramText = args.values.get('diagram');
+  if (diagramText !== undefined && diagramText !== 'all' && !/^[1-9]\d*$/.test(diagramText)) {
+    throw new UsageError(`--diagram needs a connection id or 'all', got ${JSON.stringify(diagramText)}`);
+  }
+  const svgFile = args.values.get('svg');
+  if (svgFile !== undefined && (diagramText === undefined || diagramText === 'all')) throw new UsageError('--svg FILE needs --diagram CONN (one connection)');
+  const diagrams = diagramText === undefined ? null : new DiagramCollector(diagramText === 'all' ? 'all' : new Set([Number(diagramText)]));
   const options: ReplayOptions = {
     listen,
     hostTables: !quiet,
-    connView: zeekView,
+    connView: diagrams?.factory ?? zeekView,
   };
   if (atText !== undefined) options.tablesAt = Number(atText);
   let connections = 0;
@@ -96,6 +107,16 @@ export function runReplay(args: ParsedArgs, out: Output, err: (s: string) => voi
   } else if (!quiet) {
     if (frames) out.line('');
     for (const line of formatResult(result)) out.line(line);
+  }
+  if (diagrams !== null && !json && !ndjson) {
+    const shown = result.connections.filter((c) => diagrams.has(c.id));
+    if (shown.length === 0) err(`synack: --diagram ${diagramText}: no such connection`);
+    for (const c of shown) {
+      out.line('');
+      out.line(`connection ${c.id}:`);
+      for (const line of diagrams.text(c).split('\n')) out.line(line);
+      if (svgFile !== undefined) writeFileSync(svgFile, diagrams.svg(c));
+    }
   }
   out.flush();
   const f = result.frames;

@@ -5,3 +5,4 @@ export * from './zeek.js';
 export * from './ladder.js';
 export * from './ladder-svg.js';
 export * from './replay.js';
+export * from './diagram.js';
