@@ -3,7 +3,8 @@
  * will join it. The connection views (Zeek conn_state/history, ladder diagrams) live in report/ and are
  * plugged in through `connView`, since layers only import downwards.
  */
-export { replay, REPLAY_DEFAULTS, splitEndpoint } from './observe.js';
+export { Observer, replay, REPLAY_DEFAULTS, splitEndpoint } from './observe.js';
+export type { ObserveSource } from './observe.js';
 export { inferListeners } from './listeners.js';
 export type { InferredListener } from './listeners.js';
 export { Host, HostRegistry, HOST_DEFAULTS } from './hosts.js';

@@ -14,7 +14,8 @@
  * own segments, every one of them bad), and ignoring them would break every connection of such a file.
  */
 import { openCapture } from '../capture/reader.js';
-import type { CaptureReader } from '../capture/frame.js';
+import type { CaptureError } from '../capture/errors.js';
+import type { CaptureFormat, CaptureFrame, CaptureReader } from '../capture/frame.js';
 import { vlanKeyOf } from '../socket/tuple-index.js';
 import { pseudoHeaderSum } from '../wire/checksum.js';
 import type { FrameInfo } from '../wire/decode.js';
@@ -24,6 +25,7 @@ import { getTcpWindowScale, TCP_HEADER_LEN, TcpFlags, verifyTcpChecksum } from '
 import { HOST_DEFAULTS, HostRegistry, sortRows } from './hosts.js';
 import type { HostTable } from './hosts.js';
 import { inferListeners } from './listeners.js';
+import type { InferredListener } from './listeners.js';
 import { FrameSeg, Tracker } from './tracker.js';
 import type { ConnectionRecord, DemuxRecord, FrameCounts, ReplayOptions, ReplayResult } from './types.js';
 
@@ -39,114 +41,159 @@ export function replay(source: string | CaptureReader, options: ReplayOptions = 
   const fromPath = typeof source === 'string';
   const mode = options.inferListeners ?? (fromPath ? 'prepass' : 'lazy');
   if (mode === 'prepass' && !fromPath) throw new RangeError("replay: inferListeners 'prepass' needs a path (a reader cannot be read twice)");
-  const exact = new Set<string>();
-  for (const l of options.listen ?? []) exact.add(normaliseEndpoint(l));
+  const obs = new Observer({ ...options, inferListeners: mode }, mode === 'prepass' ? inferListeners(source as string) : []);
+  const reader = fromPath ? openCapture(source) : source;
+  try {
+    for (let fr = reader.next(); fr !== null; fr = reader.next()) obs.frame(fr);
+  } finally {
+    if (fromPath) reader.close();
+  }
+  const linkTypes: number[] = [];
+  for (const i of reader.interfaces) if (!linkTypes.includes(i.linkType)) linkTypes.push(i.linkType);
+  return obs.finish({ file: reader.file, format: reader.format, linkTypes, interfaces: reader.interfaces.length, error: reader.error });
+}
 
-  const hosts = new HostRegistry({ fdLimit: options.fdLimit ?? REPLAY_DEFAULTS.fdLimit });
-  // Listeners first, so they hold the lowest descriptors, as a server opens them before it accepts.
-  const made = new Set<string>();
-  if (mode === 'prepass') {
-    for (const l of inferListeners(source as string)) {
+/** What the source of the frames says about itself, for the result. */
+export interface ObserveSource {
+  file: string;
+  format: CaptureFormat;
+  linkTypes: number[];
+  /** Capture interfaces (more than one: connections are split by interface). */
+  interfaces: number;
+  error: CaptureError | null;
+}
+
+/**
+ * The observe-mode engine, one frame at a time: what `replay()` drives from a file and `synack live`
+ * from an interface. Frames go in through `frame()` (the reader's reused frame object is fine: nothing
+ * of it is kept); `finish()` reports the connections still open and returns the result.
+ */
+export class Observer {
+  readonly counts: FrameCounts = { total: 0, tcp: 0, malformed: 0, badChecksum: 0, badIpChecksum: 0, truncated: 0, fragments: 0, late: 0, anomalies: 0 };
+  private readonly tracker: Tracker;
+  private readonly dec = new FrameDecoder();
+  private readonly seg = new FrameSeg();
+  private readonly records: ConnectionRecord[] = [];
+  private readonly demux: DemuxRecord[] | undefined;
+  private readonly onVerdict: ((v: DemuxRecord) => void) | undefined;
+  private readonly wantTables: boolean;
+  private readonly tablesAt: number;
+  private readonly mode: 'prepass' | 'lazy' | 'off';
+  private tables: HostTable[] | null = null;
+  private hostsAt: number | null = null;
+  private finished = false;
+
+  /** `listeners`: found by a pre-pass over the file (inferListeners); they take the lowest descriptors. */
+  constructor(options: ReplayOptions = {}, listeners: readonly InferredListener[] = []) {
+    this.mode = options.inferListeners ?? 'lazy';
+    const exact = new Set<string>();
+    for (const l of options.listen ?? []) exact.add(normaliseEndpoint(l));
+    const hosts = new HostRegistry({ fdLimit: options.fdLimit ?? REPLAY_DEFAULTS.fdLimit });
+    // Listeners first, so they hold the lowest descriptors, as a server opens them before it accepts.
+    const made = new Set<string>();
+    for (const l of listeners) {
       const h = hosts.byText(l.address);
       if (h === undefined) continue;
       const name = h.endpointText(l.port);
       made.add(name);
       h.addListener(l.port, exact.has(name));
     }
-  }
-  for (const name of exact) {
-    if (made.has(name)) continue;
-    const ep = splitEndpoint(name);
-    hosts.byText(ep.address)?.addListener(ep.port, true);
+    for (const name of exact) {
+      if (made.has(name)) continue;
+      const ep = splitEndpoint(name);
+      hosts.byText(ep.address)?.addListener(ep.port, true);
+    }
+    const collect = options.connections ?? true;
+    const onConn = options.onConnection;
+    this.demux = options.frames ? [] : undefined;
+    this.onVerdict = options.onVerdict;
+    this.tracker = new Tracker(hosts, {
+      connView: options.connView,
+      closeLingerUs: options.closeLingerUs ?? REPLAY_DEFAULTS.closeLingerUs,
+      timeWaitUs: options.timeWaitUs ?? REPLAY_DEFAULTS.timeWaitUs,
+      maxTimeWait: options.maxTimeWait ?? REPLAY_DEFAULTS.maxTimeWait,
+      lazyListeners: this.mode === 'lazy',
+      exactListeners: exact,
+      onConnection: (c) => {
+        if (collect) this.records.push(c);
+        onConn?.(c);
+      },
+      verdicts: this.demux !== undefined || this.onVerdict !== undefined,
+    });
+    this.wantTables = options.hostTables ?? true;
+    this.tablesAt = options.tablesAt ?? -1;
   }
 
-  const collect = options.connections ?? true;
-  const records: ConnectionRecord[] = [];
-  const onConn = options.onConnection;
-  const demux: DemuxRecord[] | undefined = options.frames ? [] : undefined;
-  const onVerdict = options.onVerdict;
-  const tracker = new Tracker(hosts, {
-    connView: options.connView,
-    closeLingerUs: options.closeLingerUs ?? REPLAY_DEFAULTS.closeLingerUs,
-    timeWaitUs: options.timeWaitUs ?? REPLAY_DEFAULTS.timeWaitUs,
-    maxTimeWait: options.maxTimeWait ?? REPLAY_DEFAULTS.maxTimeWait,
-    lazyListeners: mode === 'lazy',
-    exactListeners: exact,
-    onConnection: (c) => {
-      if (collect) records.push(c);
-      onConn?.(c);
-    },
-    verdicts: demux !== undefined || onVerdict !== undefined,
-  });
-
-  const reader = fromPath ? openCapture(source) : source;
-  const dec = new FrameDecoder();
-  const seg = new FrameSeg();
-  const wantTables = options.hostTables ?? true;
-  const tablesAt = options.tablesAt ?? -1;
-  let tables: HostTable[] | null = null;
-  let hostsAt: number | null = null;
-  const counts: FrameCounts = { total: 0, tcp: 0, malformed: 0, badChecksum: 0, badIpChecksum: 0, truncated: 0, fragments: 0, late: 0, anomalies: 0 };
-  try {
-    for (let fr = reader.next(); fr !== null; fr = reader.next()) {
-      counts.total++;
-      const cut = fr.capLen < fr.origLen;
-      if (cut) counts.truncated++;
-      const timeUs = fr.tsSec * 1_000_000 + ((fr.tsNsec / 1000) | 0);
-      const info = dec.decode(fr.linkType, fr.bytes, fr.offset, fr.capLen, fr.index, timeUs).info;
-      if (info.fragment) counts.fragments++;
-      if (!info.ipChecksumOk) counts.badIpChecksum++;
-      // A header the snap length cut is the capture's doing, not a malformed frame (as `synack frames` counts).
-      if (info.error !== null && !(info.error === 'truncated' && cut)) counts.malformed++;
-      if (fr.index === tablesAt && wantTables) {
-        // Taken after the frame (below for TCP ones); a non-TCP frame changes nothing.
-        if (!info.tcp || info.bytes === null) {
-          tables = socketTables(tracker);
-          hostsAt = fr.index;
-          continue;
-        }
-      }
-      if (!info.tcp || info.bytes === null) continue;
+  /** One captured frame (its number, time, link type and bytes); its verdict goes to `onVerdict` and `frames`. */
+  frame(fr: CaptureFrame): void {
+    const counts = this.counts;
+    const tracker = this.tracker;
+    counts.total++;
+    const cut = fr.capLen < fr.origLen;
+    if (cut) counts.truncated++;
+    const timeUs = fr.tsSec * 1_000_000 + ((fr.tsNsec / 1000) | 0);
+    const info = this.dec.decode(fr.linkType, fr.bytes, fr.offset, fr.capLen, fr.index, timeUs).info;
+    if (info.fragment) counts.fragments++;
+    if (!info.ipChecksumOk) counts.badIpChecksum++;
+    // A header the snap length cut is the capture's doing, not a malformed frame (as `synack frames` counts).
+    if (info.error !== null && !(info.error === 'truncated' && cut)) counts.malformed++;
+    const tcp = info.tcp && info.bytes !== null;
+    if (tcp) {
       counts.tcp++;
       if (fr.interfaceId > 0) tracker.multiInterface = true;
+      const seg = this.seg;
       fillSeg(seg, info, fr.index, timeUs, fr.interfaceId);
       if (seg.badChecksum) counts.badChecksum++;
       const v = tracker.frame(seg);
       if (v !== null) {
-        demux?.push(v);
-        onVerdict?.(v);
-      }
-      if (fr.index === tablesAt && wantTables) {
-        tables = socketTables(tracker);
-        hostsAt = fr.index;
+        this.demux?.push(v);
+        this.onVerdict?.(v);
       }
     }
-  } finally {
-    if (fromPath) reader.close();
+    // Taken after the frame; a non-TCP frame changes nothing.
+    if (fr.index === this.tablesAt && this.wantTables) {
+      this.tables = socketTables(tracker);
+      this.hostsAt = fr.index;
+    }
   }
-  if (reader.interfaces.length > 1) tracker.multiInterface = true;
-  // The socket tables as the capture leaves them, before the open connections are reported.
-  tables ??= wantTables ? socketTables(tracker) : [];
-  tracker.finish();
-  counts.late = tracker.late;
-  counts.anomalies = tracker.anomalies;
-  records.sort((a, b) => a.id - b.id);
 
-  const linkTypes: number[] = [];
-  for (const i of reader.interfaces) if (!linkTypes.includes(i.linkType)) linkTypes.push(i.linkType);
-  const result: ReplayResult = {
-    file: reader.file,
-    format: reader.format,
-    linkTypes,
-    frames: counts,
-    connections: records,
-    hosts: tables,
-    hostsAt,
-    listenerInference: mode,
-    error: reader.error,
-  };
-  if (demux !== undefined) result.demux = demux;
-  return result;
+  /** Each host's socket table as it stands now. */
+  socketTables(): HostTable[] {
+    return socketTables(this.tracker);
+  }
+
+  /** Connections reported so far (kept only with `connections` on). */
+  get connections(): readonly ConnectionRecord[] {
+    return this.records;
+  }
+
+  /** Reports the connections still open and returns the result; the Observer takes no frames after it. */
+  finish(source: ObserveSource): ReplayResult {
+    if (this.finished) throw new Error('Observer.finish: called twice');
+    this.finished = true;
+    const tracker = this.tracker;
+    if (source.interfaces > 1) tracker.multiInterface = true;
+    // The socket tables as the capture leaves them, before the open connections are reported.
+    const tables = this.tables ?? (this.wantTables ? socketTables(tracker) : []);
+    tracker.finish();
+    this.counts.late = tracker.late;
+    this.counts.anomalies = tracker.anomalies;
+    const records = this.records;
+    records.sort((a, b) => a.id - b.id);
+    const result: ReplayResult = {
+      file: source.file,
+      format: source.format,
+      linkTypes: source.linkTypes,
+      frames: this.counts,
+      connections: records,
+      hosts: tables,
+      hostsAt: this.hostsAt,
+      listenerInference: this.mode,
+      error: source.error,
+    };
+    if (this.demux !== undefined) result.demux = this.demux;
+    return result;
+  }
 }
 
 /** Each host's listeners and sockets, with the TIME-WAIT records of its address; hosts with nothing are left out. */
