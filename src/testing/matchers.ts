@@ -8,8 +8,9 @@
  *   expect(server).toHaveState(5, 'ESTABLISHED');
  *   expect(server).toHaveSent({ flags: 'S.', dst: '198.18.0.2.40000' });
  *
- * The subject is a Host (with `trace: true`) or its trace array. Each matcher compares only the fields
- * you give it.
+ * The subject is a Host (with `trace: true`), its trace array, or a replay result (`replay(file, { frames:
+ * true })`: toHaveDemuxed reads its per-frame verdicts, toHaveState its socket tables). Each matcher
+ * compares only the fields you give it.
  */
 // Loads vitest's types so the Assertion interface below can be augmented.
 import type {} from 'vitest';
@@ -17,13 +18,19 @@ import type { Host } from '../stack/host.js';
 import type { SegmentNote, TraceEvent } from '../stack/trace.js';
 import type { DemuxAction, DemuxStep } from '../socket/table.js';
 import type { TcpState } from '../tcp/state.js';
+import type { DemuxRecord, ObserveAction, ReplayResult } from '../replay/types.js';
 
 export interface DemuxExpectation {
   step?: DemuxStep;
   fd?: number | null;
   listenerFd?: number | null;
-  action?: DemuxAction;
+  /** A Host's actions, or a replay's (ObserveAction: 'accepted', 'time-wait-reopen', ...). */
+  action?: DemuxAction | ObserveAction;
   state?: TcpState | null;
+  /** Replay results only: the receiving host's address, the connection id, the sender's state. */
+  host?: string;
+  connection?: number;
+  sender?: TcpState;
 }
 
 export type SentExpectation = Partial<SegmentNote>;
@@ -33,9 +40,18 @@ interface MatcherResult {
   message: () => string;
 }
 
-type Subject = Host | readonly TraceEvent[];
+type Subject = Host | readonly TraceEvent[] | ReplayResult;
 
-function traceOf(subject: Subject): readonly TraceEvent[] {
+function isReplayResult(x: Subject): x is ReplayResult {
+  return !Array.isArray(x) && 'connections' in x && 'listenerInference' in x;
+}
+
+function demuxOf(r: ReplayResult, frame: number): DemuxRecord | undefined {
+  if (r.demux === undefined) throw new Error('the replay result has no verdicts: replay with { frames: true }');
+  return r.demux.find((d) => d.frame === frame);
+}
+
+function traceOf(subject: Host | readonly TraceEvent[]): readonly TraceEvent[] {
   if (Array.isArray(subject)) return subject as readonly TraceEvent[];
   const h = subject as Host;
   if (h.trace.length === 0 && h.counters.framesIn + h.counters.framesOut > 0) {
@@ -50,6 +66,16 @@ function partialMatch(actual: object, expected: object): boolean {
 }
 
 export function toHaveDemuxed(subject: Subject, frame: number, expected: DemuxExpectation): MatcherResult {
+  if (isReplayResult(subject)) {
+    const d = demuxOf(subject, frame);
+    if (d === undefined) return { pass: false, message: () => `frame ${frame} has no verdict (not a TCP frame of the capture)` };
+    const pass = partialMatch(d, expected);
+    const shown = JSON.stringify({ host: d.host, step: d.step, fd: d.fd, listenerFd: d.listenerFd, connection: d.connection, action: d.action, state: d.state, sender: d.sender });
+    return {
+      pass,
+      message: () => (pass ? `frame ${frame} was demultiplexed as ${shown}, expected otherwise` : `frame ${frame}: expected ${JSON.stringify(expected)}, got ${shown}`),
+    };
+  }
   const events = traceOf(subject).filter((e): e is Extract<TraceEvent, { type: 'demux' }> => e.type === 'demux' && e.frame === frame);
   const e = events[0];
   if (e === undefined) {
@@ -63,8 +89,22 @@ export function toHaveDemuxed(subject: Subject, frame: number, expected: DemuxEx
   };
 }
 
-/** The state of the socket that has descriptor `fd` after the last state change the trace shows for it. */
-export function toHaveState(subject: Subject, fd: number, state: TcpState): MatcherResult {
+/**
+ * The state of the socket that has descriptor `fd`: a Host's now, the last change a trace shows, or in a
+ * replay result's socket tables (at the end, or after `tablesAt`) on `host` — which may be left out when
+ * only one host has that descriptor.
+ */
+export function toHaveState(subject: Subject, fd: number, state: TcpState, host?: string): MatcherResult {
+  if (isReplayResult(subject)) {
+    const found = subject.hosts.flatMap((h) => (host === undefined || h.host === host ? h.sockets.filter((s) => s.fd === fd).map((s) => ({ host: h.host, state: s.state })) : []));
+    const where = host === undefined ? '' : ` on ${host}`;
+    if (found.length > 1) {
+      return { pass: false, message: () => `fd ${fd} is open on ${found.map((f) => f.host).join(', ')}: name the host (toHaveState(fd, state, host))` };
+    }
+    const actual = found[0]?.state;
+    const pass = actual === state;
+    return { pass, message: () => (actual === undefined ? `fd ${fd} is not open${where}` : `fd ${fd}${where} is ${actual}, expected ${pass ? 'not ' : ''}${state}`) };
+  }
   if (!Array.isArray(subject)) {
     const h = subject as Host;
     const s = h.sockets.fds.get(fd);
@@ -80,6 +120,7 @@ export function toHaveState(subject: Subject, fd: number, state: TcpState): Matc
 
 /** Some segment the host sent matches every given field. */
 export function toHaveSent(subject: Subject, expected: SentExpectation): MatcherResult {
+  if (isReplayResult(subject)) throw new Error('toHaveSent reads a Host or its trace; a replay result has verdicts (toHaveDemuxed)');
   const sent = traceOf(subject)
     .filter((e): e is Extract<TraceEvent, { type: 'frame-out' }> => e.type === 'frame-out')
     .map((e) => e.segment)
@@ -96,7 +137,7 @@ export function toHaveSent(subject: Subject, expected: SentExpectation): Matcher
 
 export const synackMatchers = {
   toHaveDemuxed: (subject: Subject, frame: number, expected: DemuxExpectation) => toHaveDemuxed(subject, frame, expected),
-  toHaveState: (subject: Subject, fd: number, state: TcpState) => toHaveState(subject, fd, state),
+  toHaveState: (subject: Subject, fd: number, state: TcpState, host?: string) => toHaveState(subject, fd, state, host),
   toHaveSent: (subject: Subject, expected: SentExpectation) => toHaveSent(subject, expected),
 };
 
@@ -108,7 +149,7 @@ export function installMatchers(expect: { extend(m: Record<string, unknown>): vo
 declare module 'vitest' {
   interface Assertion<T> {
     toHaveDemuxed(frame: number, expected: DemuxExpectation): T;
-    toHaveState(fd: number, state: TcpState): T;
+    toHaveState(fd: number, state: TcpState, host?: string): T;
     toHaveSent(expected: SentExpectation): T;
   }
   interface AsymmetricMatchersContaining {
