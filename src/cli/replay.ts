@@ -10,7 +10,8 @@ import { replay, splitEndpoint } from '../replay/index.js';
 import type { ConnectionRecord, DemuxRecord, HostTable, ReplayOptions, ReplayResult } from '../replay/index.js';
 import { zeekView } from '../report/replay.js';
 import { DiagramCollector } from '../report/diagram.js';
-import { writeFileSync } from 'node:fs';
+import { statSync, writeFileSync } from 'node:fs';
+import { PROGRESS_MIN_BYTES, ProgressBar, wantProgress } from './progress.js';
 import { linkTypeName } from '../wire/linktype.js';
 import type { OptionSpec, ParsedArgs } from './args.js';
 import { UsageError } from './args.js';
@@ -92,10 +93,21 @@ export function runReplay(args: ParsedArgs, out: Output, err: (s: string) => voi
     options.onVerdict = (v) => out.line(formatVerdict(v));
   }
 
+  let bar: ProgressBar | null = null;
+  const env = { stderrIsTTY: process.stderr.isTTY === true, stdoutIsTTY: process.stdout.isTTY === true, streaming: ndjson || (frames && !json && !quiet), ci: process.env['CI'] !== undefined };
+  if (wantProgress(env)) {
+    const size = fileSize(file);
+    if (size >= PROGRESS_MIN_BYTES) {
+      const b = new ProgressBar(size, (s) => void process.stderr.write(s));
+      options.onProgress = (offset, frame) => b.update(offset, frame);
+      bar = b;
+    }
+  }
   let result: ReplayResult;
   try {
     result = replay(file, options);
   } finally {
+    bar?.end();
     out.flush();
   }
 
@@ -129,6 +141,14 @@ export function runReplay(args: ParsedArgs, out: Output, err: (s: string) => voi
   }
   if (quiet) err(summary);
   return 0;
+}
+
+function fileSize(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0; // replay() reports the file's error itself
+  }
 }
 
 // -----------------------------------------------------------------------------------------------------

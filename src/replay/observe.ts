@@ -36,6 +36,9 @@ export const REPLAY_DEFAULTS = {
   fdLimit: HOST_DEFAULTS.fdLimit,
 } as const;
 
+/** onProgress is called every 65,536 frames: often enough for a bar, rare enough to cost nothing. */
+const PROGRESS_MASK = 0xffff;
+
 /** Replays a capture (a path, or a reader already open) in observe mode. Damage stops the replay with `error` set, never a throw. */
 export function replay(source: string | CaptureReader, options: ReplayOptions = {}): ReplayResult {
   const fromPath = typeof source === 'string';
@@ -44,7 +47,11 @@ export function replay(source: string | CaptureReader, options: ReplayOptions = 
   const obs = new Observer({ ...options, inferListeners: mode }, mode === 'prepass' ? inferListeners(source as string) : []);
   const reader = fromPath ? openCapture(source) : source;
   try {
-    for (let fr = reader.next(); fr !== null; fr = reader.next()) obs.frame(fr);
+    const progress = options.onProgress;
+    for (let fr = reader.next(); fr !== null; fr = reader.next()) {
+      obs.frame(fr);
+      if (progress !== undefined && (fr.index & PROGRESS_MASK) === 0) progress(fr.fileOffset, fr.index);
+    }
   } finally {
     if (fromPath) reader.close();
   }

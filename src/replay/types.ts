@@ -106,6 +106,8 @@ export interface ReplayOptions {
   hostTables?: boolean;
   /** Take the socket tables right after this frame instead of at the end (a moment when many sockets are open). */
   tablesAt?: number;
+  /** Called every 65,536 frames with the file offset reached and the frame number (a progress bar). */
+  onProgress?: (fileOffset: number, frame: number) => void;
 }
 
 /** What a frame did at its receiver (DESIGN.md decision 4, output contract `demux`). */
