@@ -479,10 +479,12 @@ export class SocketTable {
         // space at the default scaling ratio). FreeBSD reports sb_hiwat as it is, which tcp_mss_update
         // rounds up to a multiple of the MSS once the connection is set up (pd: established-ipv4.pkt
         // reads 65536, then 65700).
-        if (this.personality.name === 'freebsd') return s.tcb.rcvSpace;
+        if (this.personality.name === 'freebsd') return o.rcvBuf > 0 ? o.rcvBuf : s.tcb.rcvSpace;
         return o.rcvBuf > 0 ? o.rcvBuf * 2 : s.tcb.rcvSpace * 2;
       case 'SO_SNDBUF':
-        return o.sndBuf * 2;
+        // Linux doubles the value set (sock_setsockopt), FreeBSD keeps it (sb_hiwat).
+        if (o.sndBuf === 0) return this.personality.sndBufDefault;
+        return this.personality.name === 'freebsd' ? o.sndBuf : o.sndBuf * 2;
       case 'TCP_MAXSEG':
         return s.role === 'connection' && s.tcb.state !== 'SYN-SENT' ? calls.status(s.tcb).mss : o.maxSeg || s.tcb.config.mss;
       case 'TCP_NODELAY':

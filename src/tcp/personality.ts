@@ -79,6 +79,11 @@ export interface Personality {
    */
   readonly rcvSpace: number;
   /**
+   * What getsockopt(SO_SNDBUF) reports before any setsockopt. Linux: sk_sndbuf starts at tcp_wmem[1]
+   * 16384 (and a set value is stored doubled). FreeBSD: net.inet.tcp.sendspace 32768, reported as is.
+   */
+  readonly sndBufDefault: number;
+  /**
    * The largest receive buffer, which decides the window scale we offer. Linux: tcp_rmem[2], which
    * tcp_init() sets to min(32 MiB, memory-based limit) since 6.16 (6 MiB before) → ilog2(33554432) - 15 =
    * wscale 10 (tcp_select_initial_window), as every capture in fixtures/ shows; packetdrill's defaults.sh
@@ -287,6 +292,7 @@ export const linux: Personality = {
   defaultMssIpv4: 536,
   defaultMssIpv6: 1220,
   rcvSpace: 65536,
+  sndBufDefault: 16384,
   rcvSpaceMax: 33554432,
   dsack: true,
   wscaleRule: 'linux',
@@ -339,6 +345,7 @@ export const freebsd: Personality = {
   defaultMssIpv4: 536,
   defaultMssIpv6: 1220,
   rcvSpace: 65536,
+  sndBufDefault: 32768,
   rcvSpaceMax: 2097152,
   dsack: false,
   wscaleRule: 'freebsd',
