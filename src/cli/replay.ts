@@ -3,7 +3,8 @@
  * inferred from who answered SYNs, and each TCP frame is delivered to its receiver's socket table.
  * Prints the connection table (Zeek conn_state and history, listener and accepted descriptors) and each
  * host's socket table at the end; `--frames` adds every frame's demux verdict; `--json` is one object
- * (DESIGN.md output contract), `--ndjson` streams verdicts and connection records, then a summary.
+ * (DESIGN.md output contract), `--ndjson` streams verdicts and connection records, then a summary;
+ * `--write` copies the capture as pcapng with every frame's verdict as its comment (report/verdict-file).
  * Exit 2 for a damaged file (after everything before the damage) or bad usage, 0 otherwise.
  */
 import { replay, splitEndpoint } from '../replay/index.js';
@@ -11,6 +12,9 @@ import type { ConnectionRecord, DemuxRecord, HostTable, ReplayOptions, ReplayRes
 import { zeekView } from '../report/replay.js';
 import { DiagramCollector } from '../report/diagram.js';
 import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { PcapngWriter } from '../capture/writer.js';
+import { VerdictPcapng } from '../report/verdict-file.js';
 import { linkTypeName } from '../wire/linktype.js';
 import type { OptionSpec, ParsedArgs } from './args.js';
 import { UsageError } from './args.js';
@@ -24,10 +28,12 @@ export const REPLAY_OPTIONS: readonly OptionSpec[] = [
   { name: 'at', kind: 'string', valueName: 'FRAME', help: 'show the socket tables as they stand after frame FRAME (default: at the end)' },
   { name: 'diagram', kind: 'string', valueName: 'CONN|all', help: 'a ladder diagram of connection CONN (an id from the table), or of all' },
   { name: 'svg', kind: 'string', valueName: 'FILE', help: 'write the --diagram connection as an SVG ladder to FILE' },
+  { name: 'write', short: 'w', kind: 'string', valueName: 'FILE.pcapng', help: "copy the capture to FILE.pcapng with a comment on every frame giving synack's verdict" },
+  { name: 'infer-listeners', kind: 'string', valueName: 'prepass|lazy|off', help: "how listeners are found: prepass (default) reads the file first; lazy at each one's first SYN-ACK, as synack live must; off: only --listen" },
   { name: 'quiet', short: 'q', kind: 'flag', help: 'print only the closing counts (to stderr)' },
 ];
 
-export const REPLAY_USAGE = `usage: synack replay FILE [--json | --ndjson] [--frames] [--listen ADDR:PORT...] [--at FRAME] [-q]
+export const REPLAY_USAGE = `usage: synack replay FILE [--json | --ndjson] [--frames] [--listen ADDR:PORT...] [--at FRAME] [--write OUT.pcapng] [-q]
 
 Replays a pcap or pcapng file in observe mode: every address becomes a host with a socket table,
 listeners are inferred from who answered SYNs (they take descriptors 3, 4, ... before the first frame),
@@ -65,11 +71,27 @@ export function runReplay(args: ParsedArgs, out: Output, err: (s: string) => voi
   const svgFile = args.values.get('svg');
   if (svgFile !== undefined && (diagramText === undefined || diagramText === 'all')) throw new UsageError('--svg FILE needs --diagram CONN (one connection)');
   const diagrams = diagramText === undefined ? null : new DiagramCollector(diagramText === 'all' ? 'all' : new Set([Number(diagramText)]));
+  const infer = args.values.get('infer-listeners') ?? 'prepass';
+  if (infer !== 'prepass' && infer !== 'lazy' && infer !== 'off') throw new UsageError(`--infer-listeners: prepass, lazy or off, got ${JSON.stringify(infer)}`);
   const options: ReplayOptions = {
     listen,
     hostTables: !quiet,
     connView: diagrams?.factory ?? zeekView,
+    inferListeners: infer,
   };
+  const writeFile = args.values.get('write');
+  let annotated: VerdictPcapng | null = null;
+  if (writeFile !== undefined) {
+    if (resolve(writeFile) === resolve(file)) throw new UsageError(`--write ${writeFile}: that is the capture being read`);
+    try {
+      annotated = new VerdictPcapng(PcapngWriter.toFile(writeFile));
+    } catch (e) {
+      err(`synack replay: cannot write ${writeFile}: ${(e as Error).message}`);
+      return 2;
+    }
+    const vw = annotated;
+    options.onFrame = (f) => vw.write(f.frame, f.verdict, f.decoded, f.interfaces);
+  }
   if (atText !== undefined) options.tablesAt = Number(atText);
   let connections = 0;
   if (quiet && !json) {
@@ -96,6 +118,7 @@ export function runReplay(args: ParsedArgs, out: Output, err: (s: string) => voi
   try {
     result = replay(file, options);
   } finally {
+    annotated?.close();
     out.flush();
   }
 
@@ -122,6 +145,7 @@ export function runReplay(args: ParsedArgs, out: Output, err: (s: string) => voi
   const f = result.frames;
   const n = Math.max(connections, result.connections.length);
   const summary = `${f.total} frames, ${f.tcp} TCP, ${n} connections, ${f.malformed} malformed, ${f.badChecksum} bad TCP checksums, ${f.anomalies} anomalies`;
+  if (annotated !== null) err(`synack: wrote ${annotated.frames} frames, each with its verdict, to ${writeFile as string}`);
   if (result.error !== null) {
     err(`synack: ${result.error.message}`);
     err(`synack: ${summary} replayed before the error`);

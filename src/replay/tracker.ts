@@ -115,6 +115,14 @@ export class Tracker {
     return this.live.size;
   }
 
+  /** The clock moved without a frame: what is due by `timeUs` expires (nothing when it is not later than now). */
+  advance(timeUs: number): void {
+    if (timeUs > this.now) {
+      this.now = timeUs;
+      this.expire();
+    }
+  }
+
   /** Takes one TCP frame; returns its verdict when verdicts are on, else null. */
   frame(f: FrameSeg): DemuxRecord | null {
     if (f.timeUs > this.now) {
