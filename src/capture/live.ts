@@ -152,6 +152,11 @@ export interface LiveCapture {
   onFrame(cb: LiveFrameHandler | null): void;
   /** Injects one frame, link header included. undefined when handed to the kernel, else why not. */
   send(frame: Uint8Array): LiveError | undefined;
+  /**
+   * The clock frames are stamped with, now (µs since the epoch): a time read from it is never later
+   * than the `timeUs` of a frame delivered after it (for a caller that moves its own clock between frames).
+   */
+  now(): number;
   stats(): LiveStats;
   /** Stops capturing and releases the process. Idempotent; allowed inside the frame callback. */
   close(): void;
@@ -464,7 +469,7 @@ class Live implements LiveCapture {
       this.st.unhandled++;
       return;
     }
-    const timeUs = this.epoch0Us + Math.floor(Number(process.hrtime.bigint() - this.hr0) / 1000);
+    const timeUs = this.now();
     const f = this.frame;
     f.index++;
     f.capLen = nbytes;
@@ -477,6 +482,10 @@ class Live implements LiveCapture {
     this.st.bytes += nbytes;
     if (truncated) this.st.truncated++;
     cb(f, timeUs);
+  }
+
+  now(): number {
+    return this.epoch0Us + Math.floor(Number(process.hrtime.bigint() - this.hr0) / 1000);
   }
 
   send(frame: Uint8Array): LiveError | undefined {

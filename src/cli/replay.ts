@@ -13,11 +13,11 @@ import { zeekView } from '../report/replay.js';
 import { DiagramCollector } from '../report/diagram.js';
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { PcapngWriter } from '../capture/writer.js';
 import { VerdictPcapng } from '../report/verdict-file.js';
 import { linkTypeName } from '../wire/linktype.js';
 import type { OptionSpec, ParsedArgs } from './args.js';
 import { UsageError } from './args.js';
+import { createPcapng } from './output.js';
 import type { Output } from './output.js';
 
 export const REPLAY_OPTIONS: readonly OptionSpec[] = [
@@ -83,13 +83,10 @@ export function runReplay(args: ParsedArgs, out: Output, err: (s: string) => voi
   let annotated: VerdictPcapng | null = null;
   if (writeFile !== undefined) {
     if (resolve(writeFile) === resolve(file)) throw new UsageError(`--write ${writeFile}: that is the capture being read`);
-    try {
-      annotated = new VerdictPcapng(PcapngWriter.toFile(writeFile));
-    } catch (e) {
-      err(`synack replay: cannot write ${writeFile}: ${(e as Error).message}`);
-      return 2;
-    }
-    const vw = annotated;
+    const w = createPcapng(writeFile, 'replay', err);
+    if (w === null) return 2;
+    const vw = new VerdictPcapng(w);
+    annotated = vw;
     options.onFrame = (f) => vw.write(f.frame, f.verdict, f.decoded, f.interfaces);
   }
   if (atText !== undefined) options.tablesAt = Number(atText);
@@ -158,7 +155,7 @@ export function runReplay(args: ParsedArgs, out: Output, err: (s: string) => voi
 // -----------------------------------------------------------------------------------------------------
 // Text output
 
-const FRAME_HEADER = `${'frame'.padStart(6)}  ${'flags'.padEnd(5)} ${'receiving socket (local <- remote)'.padEnd(44)} ${'step'.padEnd(14)} ${'fd'.padStart(3)} ${'lfd'.padStart(3)} ${'conn'.padStart(4)}  ${'action'.padEnd(16)} state (sender)`;
+export const FRAME_HEADER = `${'frame'.padStart(6)}  ${'flags'.padEnd(5)} ${'receiving socket (local <- remote)'.padEnd(44)} ${'step'.padEnd(14)} ${'fd'.padStart(3)} ${'lfd'.padStart(3)} ${'conn'.padStart(4)}  ${'action'.padEnd(16)} state (sender)`;
 
 /** One frame: `     3  S     198.18.0.1:80 <- 198.18.0.11:40001  listener-any  -   3    1  cloned  SYN-RECEIVED (SYN-SENT)`. */
 export function formatVerdict(v: DemuxRecord): string {
@@ -226,6 +223,18 @@ function connectionTable(conns: readonly ConnectionRecord[]): string[] {
     notes(c),
   ]);
   return columns(['id', 'client', 'server', 'state', 'history', 'listener fd', 'accepted fd', 'frames', 'duration', ''], rows, new Set([0, 5, 6, 7, 8]));
+}
+
+/**
+ * One connection on one line, for a stream of them (synack live prints each as it is final):
+ * `conn 1  198.18.0.2:40000 > 198.18.0.1:7  SF ShADadFf  listener fd 3  accepted fd 4  10 frames  0.012 s`.
+ */
+export function formatConnection(c: ConnectionRecord): string {
+  const n = notes(c);
+  return (
+    `conn ${c.id}  ${c.client} > ${c.server}  ${c.state ?? '-'} ${c.history ?? '-'}  listener fd ${dash(c.listenerFd)}  ` +
+    `accepted fd ${dash(c.serverFd)}  ${c.frames} frames  ${c.duration.toFixed(3)} s${n === '' ? '' : `  ${n}`}`
+  );
 }
 
 function notes(c: ConnectionRecord): string {
