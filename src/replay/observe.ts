@@ -69,8 +69,9 @@ export function replay(source: string | CaptureReader, options: ReplayOptions = 
 
 /** What the source of the frames says about itself, for the result. */
 export interface ObserveSource {
+  /** The file, or the interface of a live observation. */
   file: string;
-  format: CaptureFormat;
+  format: CaptureFormat | 'live';
   linkTypes: number[];
   /** Capture interfaces (more than one: connections are split by interface). */
   interfaces: number;

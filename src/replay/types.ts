@@ -226,8 +226,10 @@ export interface FrameCounts {
 }
 
 export interface ReplayResult {
+  /** The file replayed (a live observation: the interface). */
   file: string;
-  format: CaptureFormat;
+  /** 'live': frames from an interface (synack live), not a file. */
+  format: CaptureFormat | 'live';
   linkTypes: number[];
   frames: FrameCounts;
   /** Sorted by id (empty with `connections: false`). */
