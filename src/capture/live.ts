@@ -376,7 +376,8 @@ function classifyOpenError(iface: string, filter: string, text: string): LiveErr
   if (/permission|not permitted|CAP_NET_RAW/i.test(text)) {
     return liveError('no-permission', `no permission to capture on ${iface}: ${text}. Fix: ${FIX_PERMISSION}`, text);
   }
-  if (/filter|syntax|parse|unknown host|not supported on/i.test(text)) {
+  // libpcap's compile errors: "syntax error", "unknown port 'x'", "unknown host 'x'", "illegal token: ...".
+  if (/filter|syntax|parse|unknown (host|port|protocol|proto|network|net|ether)|illegal|not supported on/i.test(text)) {
     return liveError('bad-filter', `bad BPF filter ${JSON.stringify(filter)}: ${text}`, text);
   }
   return liveError('open-failed', `cannot open ${iface}: ${text}`, text);

@@ -176,3 +176,60 @@ test('synack live reports the connections the kernels made, and the same connect
     }
   }
 });
+
+test('text mode with --filter: only the frames the filter takes, verdict lines, each connection as it ends, the tables at Ctrl-C', async () => {
+  const p = pair();
+  const server = p.a.ipv4!;
+  const live = await SynackServe.startCommand(p.a.ns, cli.js, 'live', ['-i', p.a.ifname, '--filter', 'tcp port 7', '--frames'], (s) => s.stderr.includes('observing'), 15_000, false);
+  const servers = await startReady(p.a.ns, ['python3', '-u', join(PY, 'observe_traffic.py'), 'servers', server, '7', '8'], 'ready');
+  const clients = await startReady(p.b.ns, ['python3', '-u', join(PY, 'observe_traffic.py'), 'clients', server, '7', '8', '9', '0'], 'holding', 30_000);
+  await sleep(300);
+  const exit = await live.interrupt();
+  await clients.stop('SIGKILL');
+  await servers.stop('SIGKILL');
+  expect(exit, live.stderr).toEqual({ code: 0, signal: null });
+  const made = (JSON.parse(clients.output().split('\n').find((l) => l.startsWith('['))!) as Array<{ kind: string; port: number; local: string }>).filter((c) => c.port === 7);
+  expect(made.map((c) => c.kind)).toEqual(['echo', 'echo', 'echo', 'reset']);
+
+  const out = live.stdoutText();
+  const lines = out.split('\n');
+  expect(lines[0]).toMatch(/^ frame {2}flags receiving socket \(local <- remote\) +step +fd lfd conn {2}action +state \(sender\)$/);
+  // The verdict lines: from the header to the first line that is not one (connection lines come between them).
+  const frameLines: string[] = [];
+  for (const l of lines.slice(1)) {
+    if (l.startsWith('conn ')) continue;
+    if (!/^ +\d+ {2}\S/.test(l)) break;
+    frameLines.push(l);
+  }
+  // Nothing but port 7: the filter held back ARP and the connections to ports 8 and 9.
+  expect(frameLines.length).toBeGreaterThan(4 * 5);
+  for (const l of frameLines) expect(l).toMatch(new RegExp(` (${server.replace(/\./g, '\\.')}:7 <- \\S+|\\S+ <- ${server.replace(/\./g, '\\.')}:7) `));
+  // Each connection once as it ended (or at Ctrl-C), with its Zeek state.
+  const ended = lines.filter((l) => l.startsWith('conn '));
+  expect(ended.map((l) => /^conn (\d+) {2}(\S+) > (\S+) {2}(\S+) /.exec(l)!.slice(1, 5))).toEqual(
+    made.map((m, i) => [String(i + 1), m.local, `${server}:7`, m.kind === 'reset' ? 'RSTO' : 'SF']),
+  );
+  // Then replay's summary: the same connections in a table, and the socket tables.
+  expect(out).toMatch(new RegExp(`\\n${p.a.ifname}: live, link type 1 ETHERNET; \\d+ frames, \\d+ TCP; 4 connections\\n`));
+  expect(out).toContain('\nsockets at the end of the capture:\n');
+  expect(out).toMatch(new RegExp(`\\nhost ${server.replace(/\./g, '\\.')}\\n +fd +state +local +remote +queue\\n +\\d+ +LISTEN +\\*:7 `));
+  expect(live.stderr).toMatch(/synack live: \d+ frames, \d+ TCP, 4 connections in [\d.]+ s\n$/);
+});
+
+test('a missing interface, a bad filter, no CAP_NET_RAW: exit 2 with the reason', async () => {
+  const p = pair();
+  const none = await runSynack(p.a.ns, cli.js, ['live', '-i', 'sy-nosuch']);
+  expect(none.code).toBe(2);
+  expect(none.stderr).toMatch(/^synack live: no interface "sy-nosuch"; interfaces here: /);
+  const filter = await runSynack(p.a.ns, cli.js, ['live', '-i', p.a.ifname, '--filter', 'tcp port sevenish']);
+  expect(filter.code).toBe(2);
+  expect(filter.stderr).toMatch(/^synack live: bad BPF filter "tcp port sevenish": /);
+  // setpriv drops CAP_NET_RAW from the bounding set: root without it, as an unprivileged user would be.
+  const noRaw = await runSynack(p.a.ns, '/usr/bin/setpriv', ['--bounding-set=-net_raw', process.execPath, cli.js, 'live', '-i', p.a.ifname]);
+  expect(noRaw.code).toBe(2);
+  expect(noRaw.stderr).toContain('the process lacks CAP_NET_RAW');
+  expect(noRaw.stderr).toContain('setcap cap_net_raw,cap_net_admin=eip');
+  const usage = await runSynack(p.a.ns, cli.js, ['live']);
+  expect(usage.code).toBe(2);
+  expect(usage.stderr).toMatch(/^synack live: -i IFACE missing\n/);
+});

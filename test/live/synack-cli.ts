@@ -34,12 +34,20 @@ export class SynackServe {
   readonly events: Array<Record<string, unknown>> = [];
   stderr = '';
   private buf = '';
+  private text = '';
   private readonly done: Promise<Exit>;
   /** stdout and stderr have ended ('exit' may come before the last of them is read). */
   private readonly drained: Promise<void>;
 
-  private constructor(readonly child: ChildProcess) {
+  private constructor(
+    readonly child: ChildProcess,
+    json = true,
+  ) {
     child.stdout?.setEncoding('utf8').on('data', (d: string) => {
+      if (!json) {
+        this.text += d;
+        return;
+      }
       this.buf += d;
       let nl: number;
       while ((nl = this.buf.indexOf('\n')) >= 0) {
@@ -58,9 +66,9 @@ export class SynackServe {
     return SynackServe.startCommand(ns, js, 'serve', args, (s) => s.events.some((e) => e.event === 'ready'), timeoutMs);
   }
 
-  /** Starts `node js COMMAND ARGS --json` in `ns` and waits until `ready` says so (or it exits). */
-  static async startCommand(ns: string, js: string, command: string, args: string[], ready: (s: SynackServe) => boolean, timeoutMs = 15_000): Promise<SynackServe> {
-    const s = new SynackServe(nsSpawn(ns, [process.execPath, js, command, ...args, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  /** Starts `node js COMMAND ARGS --json` (text mode: without --json) in `ns` and waits until `ready` says so (or it exits). */
+  static async startCommand(ns: string, js: string, command: string, args: string[], ready: (s: SynackServe) => boolean, timeoutMs = 15_000, json = true): Promise<SynackServe> {
+    const s = new SynackServe(nsSpawn(ns, [process.execPath, js, command, ...args, ...(json ? ['--json'] : [])], { stdio: ['ignore', 'pipe', 'pipe'] }), json);
     const t0 = Date.now();
     while (!ready(s)) {
       if (s.child.exitCode !== null || s.child.signalCode !== null) throw new Error(`synack ${command} exited (${s.child.exitCode ?? s.child.signalCode}): ${s.stderr}`);
@@ -68,6 +76,11 @@ export class SynackServe {
       await sleep(20);
     }
     return s;
+  }
+
+  /** Everything on stdout, in text mode. */
+  stdoutText(): string {
+    return this.text;
   }
 
   /** SIGINT, as Ctrl-C: resolves with the exit (the events are all in by then). */
