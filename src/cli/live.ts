@@ -122,7 +122,7 @@ export function runLive(args: ParsedArgs, out: Output, err: (s: string) => void)
       lastFileFlush = now;
     }
     const c = obs.counts;
-    status.show(`synack live ${iface}: ${c.total} frames, ${c.tcp} TCP; ${obs.openConnections} connections open, ${connections} over (Ctrl-C ends)`);
+    status.show(`synack live ${iface}: ${c.total} frames, ${c.tcp} TCP; connections: ${obs.openConnections} open, ${connections} over (Ctrl-C ends)`);
   }, TICK_MS);
 
   err(`synack live: observing ${iface} (both directions${filter !== undefined ? `, filter ${JSON.stringify(filter)}` : ''}); Ctrl-C ends`);

@@ -9,22 +9,23 @@ const ERASE = '\r\x1b[K';
 
 export class StatusLine {
   readonly enabled: boolean;
-  private shown = false;
+  private shown: string | null = null;
 
   constructor(stream: { isTTY?: boolean } = process.stderr, env: NodeJS.ProcessEnv = process.env) {
     this.enabled = stream.isTTY === true && (env['CI'] === undefined || env['CI'] === '');
   }
 
+  /** Draws `text` in place of the line shown (nothing to do when it is the same). */
   show(text: string): void {
-    if (!this.enabled) return;
+    if (!this.enabled || text === this.shown) return;
     this.write(ERASE + text);
-    this.shown = true;
+    this.shown = text;
   }
 
   clear(): void {
-    if (!this.shown) return;
+    if (this.shown === null) return;
     this.write(ERASE);
-    this.shown = false;
+    this.shown = null;
   }
 
   private write(s: string): void {
