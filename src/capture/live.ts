@@ -152,6 +152,11 @@ export interface LiveCapture {
   onFrame(cb: LiveFrameHandler | null): void;
   /** Injects one frame, link header included. undefined when handed to the kernel, else why not. */
   send(frame: Uint8Array): LiveError | undefined;
+  /**
+   * The clock frames are stamped with, now (µs since the epoch): a time read from it is never later
+   * than the `timeUs` of a frame delivered after it (for a caller that moves its own clock between frames).
+   */
+  now(): number;
   stats(): LiveStats;
   /** Stops capturing and releases the process. Idempotent; allowed inside the frame callback. */
   close(): void;
@@ -371,7 +376,8 @@ function classifyOpenError(iface: string, filter: string, text: string): LiveErr
   if (/permission|not permitted|CAP_NET_RAW/i.test(text)) {
     return liveError('no-permission', `no permission to capture on ${iface}: ${text}. Fix: ${FIX_PERMISSION}`, text);
   }
-  if (/filter|syntax|parse|unknown host|not supported on/i.test(text)) {
+  // libpcap's compile errors: "syntax error", "unknown port 'x'", "unknown host 'x'", "illegal token: ...".
+  if (/filter|syntax|parse|unknown (host|port|protocol|proto|network|net|ether)|illegal|not supported on/i.test(text)) {
     return liveError('bad-filter', `bad BPF filter ${JSON.stringify(filter)}: ${text}`, text);
   }
   return liveError('open-failed', `cannot open ${iface}: ${text}`, text);
@@ -464,7 +470,7 @@ class Live implements LiveCapture {
       this.st.unhandled++;
       return;
     }
-    const timeUs = this.epoch0Us + Math.floor(Number(process.hrtime.bigint() - this.hr0) / 1000);
+    const timeUs = this.now();
     const f = this.frame;
     f.index++;
     f.capLen = nbytes;
@@ -477,6 +483,10 @@ class Live implements LiveCapture {
     this.st.bytes += nbytes;
     if (truncated) this.st.truncated++;
     cb(f, timeUs);
+  }
+
+  now(): number {
+    return this.epoch0Us + Math.floor(Number(process.hrtime.bigint() - this.hr0) / 1000);
   }
 
   send(frame: Uint8Array): LiveError | undefined {

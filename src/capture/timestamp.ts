@@ -92,10 +92,18 @@ export interface Units64 {
  * Splitting the seconds at 2^16 keeps each partial product below 2^48.
  */
 export function timeToNanoUnits(tsSec: number, tsNsec: number, out: Units64): void {
+  timeToUnits(tsSec, tsNsec, 1_000_000_000, out);
+}
+
+/**
+ * tsSec * perSec + sub (sub < perSec <= 10^9) as two 32-bit halves, exactly, for a count that fits 64
+ * bits: microseconds (perSec 10^6, sub = tsNsec / 1000) as well as nanoseconds.
+ */
+export function timeToUnits(tsSec: number, sub: number, perSec: number, out: Units64): void {
   const sLo = tsSec % 65536;
   const sHi = (tsSec - sLo) / 65536;
-  const a = sLo * 1_000_000_000 + tsNsec; // < 2^46
-  const b = sHi * 1_000_000_000; // < 2^48 for any tsSec whose count fits 64 bits
+  const a = sLo * perSec + sub; // < 2^46
+  const b = sHi * perSec; // < 2^48 for any tsSec whose count fits 64 bits
   const bl = b % 65536;
   const bh = (b - bl) / 65536;
   const t = bl * 65536 + a; // < 2^47

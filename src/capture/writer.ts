@@ -1,6 +1,6 @@
 /**
  * Capture writers: classic pcap (microsecond or nanosecond) and pcapng (SHB, one IDB per interface
- * with if_tsresol = 9, EPBs with an optional opt_comment). Records are built in one buffer with one
+ * with if_tsresol 9 (or 6), EPBs with optional opt_comments). Records are built in one buffer with one
  * DataView and handed to the sink when the buffer fills and on `flush()`/`close()`.
  *
  * Bad arguments (a nanosecond field of 10^9, a negative second, an unknown interface) are programmer
@@ -14,13 +14,14 @@ import { PCAP_HDR, PCAP_MAGIC, PCAP_REC } from './pcap.js';
 import { BLOCK, BLOCK_TYPE, BYTE_ORDER_MAGIC, EPB, IDB, OPT, SHB, pad4 } from './pcapng.js';
 import { FdSink } from './sink.js';
 import type { ByteSink } from './sink.js';
-import { timeToNanoUnits } from './timestamp.js';
+import { timeToNanoUnits, timeToUnits } from './timestamp.js';
 import type { Units64 } from './timestamp.js';
 
 const DEFAULT_BUFFER = 1024 * 1024;
 const TWO32 = 4294967296;
-/** Largest second whose nanosecond count fits the 64-bit pcapng timestamp. */
+/** Largest second whose nanosecond (microsecond) count fits the 64-bit pcapng timestamp. */
 const MAX_PCAPNG_SEC = Math.floor((2 ** 64 - 1) / 1e9) - 1;
+const MAX_PCAPNG_SEC_US = Math.floor((2 ** 64 - 1) / 1e6) - 1;
 
 /** A packet to write, for the object form of `write()`. */
 export interface PacketInput {
@@ -29,9 +30,9 @@ export interface PacketInput {
   data: Uint8Array;
   /** Wire length (default: data.length). */
   origLen?: number;
-  /** pcapng only: the interface (default 0) and an opt_comment. */
+  /** pcapng only: the interface (default 0) and opt_comments (one string, or several). */
   interfaceId?: number;
-  comment?: string | null;
+  comment?: string | readonly string[] | null;
 }
 
 /** The buffer in front of a sink. */
@@ -177,12 +178,19 @@ export interface InterfaceOptions {
   name?: string | null;
   /** if_description. */
   description?: string | null;
+  /**
+   * if_tsresol: 9 (nanoseconds, the default) or 6 (microseconds: what most captures use, and the only
+   * way to keep a time whose nanosecond count would not fit 64 bits).
+   */
+  tsresol?: 6 | 9;
 }
 
 const utf8 = new TextEncoder();
 
 export class PcapngWriter extends BufferedWriter {
   private interfaces = 0;
+  /** Per interface: true when its times are in microseconds (if_tsresol 6). */
+  private readonly micro: boolean[] = [];
   private readonly units: Units64 = { hi: 0, lo: 0 };
 
   constructor(sink: ByteSink, opts: PcapngWriterOptions = {}) {
@@ -211,8 +219,10 @@ export class PcapngWriter extends BufferedWriter {
     return new PcapngWriter(new FdSink(fd, false), opts);
   }
 
-  /** Writes an IDB (if_tsresol 9: nanoseconds) and returns the new interface's id (0, 1, ...). */
+  /** Writes an IDB (if_tsresol 9, nanoseconds, unless told 6) and returns the new interface's id (0, 1, ...). */
   addInterface(opts: InterfaceOptions): number {
+    const tsresol = opts.tsresol ?? 9;
+    if (tsresol !== 6 && tsresol !== 9) throw new RangeError(`pcapng writer: if_tsresol ${String(tsresol)}: 6 or 9`);
     const name = opts.name ?? null;
     const description = opts.description ?? null;
     const o = this.room(IDB.MIN_LEN + 8 + stringOptionRoom(name) + stringOptionRoom(description) + 4);
@@ -228,9 +238,10 @@ export class PcapngWriter extends BufferedWriter {
     dv.setUint16(e, OPT.IF_TSRESOL, le);
     dv.setUint16(e + 2, 1, le);
     dv.setUint32(e + 4, 0, le);
-    this.out.u8[e + 4] = 9;
+    this.out.u8[e + 4] = tsresol;
     e = this.endOptions(e + 8);
     this.closeBlock(o, e);
+    this.micro.push(tsresol === 6);
     return this.interfaces++;
   }
 
@@ -242,19 +253,29 @@ export class PcapngWriter extends BufferedWriter {
     off = 0,
     len = data.length - off,
     origLen = len,
-    comment: string | null = null,
+    comment: string | readonly string[] | null = null,
   ): void {
     if (!Number.isInteger(interfaceId) || interfaceId < 0 || interfaceId >= this.interfaces) {
       throw new RangeError(`pcapng writer: interface ${interfaceId} not added (have ${this.interfaces})`);
     }
-    checkTime(tsSec, tsNsec, MAX_PCAPNG_SEC);
+    const micro = this.micro[interfaceId] as boolean;
+    checkTime(tsSec, tsNsec, micro ? MAX_PCAPNG_SEC_US : MAX_PCAPNG_SEC);
     checkSlice(data, off, len, origLen);
     const padded = pad4(len);
-    const o = this.room(EPB.MIN_LEN + padded + (comment === null ? 0 : stringOptionRoom(comment) + 4));
+    // Several comments are several opt_comment options (readers show each; ours joins them with '\n').
+    const comments = comment === null ? null : typeof comment === 'string' ? [comment] : comment;
+    let optionRoom = 0;
+    if (comments !== null && comments.length > 0) {
+      for (const c of comments) optionRoom += stringOptionRoom(c);
+      optionRoom += 4;
+    }
+    const o = this.room(EPB.MIN_LEN + padded + optionRoom);
     const dv = this.out.dv;
     const le = this.le;
     const u = this.units;
-    timeToNanoUnits(tsSec, tsNsec, u);
+    // Microseconds keep whole microseconds (fractions truncated, as for a microsecond pcap).
+    if (micro) timeToUnits(tsSec, Math.floor(tsNsec / 1000), 1_000_000, u);
+    else timeToNanoUnits(tsSec, tsNsec, u);
     dv.setUint32(o + BLOCK.TYPE, BLOCK_TYPE.EPB, le);
     dv.setUint32(o + EPB.INTERFACE_ID, interfaceId, le);
     dv.setUint32(o + EPB.TS_HIGH, u.hi, le);
@@ -263,7 +284,10 @@ export class PcapngWriter extends BufferedWriter {
     dv.setUint32(o + EPB.ORIG_LEN, origLen, le);
     this.copyData(o + EPB.DATA, data, off, len, padded);
     let e = o + EPB.DATA + padded;
-    if (comment !== null) e = this.endOptions(this.stringOption(e, OPT.COMMENT, comment));
+    if (optionRoom > 0) {
+      for (const c of comments as readonly string[]) e = this.stringOption(e, OPT.COMMENT, c);
+      e = this.endOptions(e);
+    }
     this.closeBlock(o, e);
   }
 

@@ -11,12 +11,13 @@ import { writeSync } from 'node:fs';
 import { attach } from '../capture/live-host.js';
 import type { AttachedHost, WireFrame } from '../capture/live-host.js';
 import type { LiveError } from '../capture/live.js';
-import { PcapngWriter } from '../capture/writer.js';
+import type { PcapngWriter } from '../capture/writer.js';
 import type { TraceEvent } from '../stack/trace.js';
 import { LinkType } from '../wire/linktype.js';
 import type { OptionSpec, ParsedArgs } from './args.js';
 import { UsageError } from './args.js';
-import { Output, PipeClosed } from './output.js';
+import { createPcapng, QueuedOutput } from './output.js';
+import type { Output } from './output.js';
 
 export const LIVE_HOST_OPTIONS: readonly OptionSpec[] = [
   { name: 'iface', short: 'i', kind: 'string', valueName: 'IFACE', help: 'the interface to be a host on' },
@@ -111,6 +112,17 @@ function segmentOf(w: WireFrame): string | null {
   return null;
 }
 
+/** Calls `stop` on SIGINT (Ctrl-C) or SIGTERM, instead of dying; returns the function that stops listening. */
+export function onStopSignal(stop: () => void): () => void {
+  const onSignal = (): void => stop();
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
+}
+
 // ---------------------------------------------------------------------------------------------------
 // The session
 
@@ -144,26 +156,9 @@ export interface SessionSpec {
  */
 export function runSession(sa: SessionArgs, spec: SessionSpec, out: Output, err: (s: string) => void): number {
   let pcap: PcapngWriter | null = null;
-  let outputOk = true;
-  let flushQueued = false;
-  const flush = (): void => {
-    flushQueued = false;
-    if (!outputOk) return;
-    try {
-      out.flush();
-    } catch (e) {
-      if (!(e instanceof PipeClosed)) throw e;
-      outputOk = false;
-    }
-  };
-  const line = (text: string): void => {
-    if (!outputOk) return;
-    out.line(text);
-    if (!flushQueued) {
-      flushQueued = true;
-      setImmediate(flush);
-    }
-  };
+  const q = new QueuedOutput(out);
+  const flush = (): void => q.flush();
+  const line = (text: string): void => q.line(text);
   const log = (text: string): void => (spec.logToStderr && !sa.json ? err(text) : line(text));
   let t0: number | null = null;
 
@@ -197,12 +192,8 @@ export function runSession(sa: SessionArgs, spec: SessionSpec, out: Output, err:
   };
 
   if (sa.write !== undefined) {
-    try {
-      pcap = PcapngWriter.toFile(sa.write);
-    } catch (e) {
-      err(`synack ${spec.command}: cannot write ${sa.write}: ${(e as Error).message}`);
-      return 2;
-    }
+    pcap = createPcapng(sa.write, spec.command, err);
+    if (pcap === null) return 2;
     pcap.addInterface({ linkType: LinkType.ETHERNET, snaplen: 65535, name: sa.iface, description: `synack ${spec.command}` });
   }
   const wanted = pcap !== null || sa.frames;
@@ -233,26 +224,25 @@ export function runSession(sa: SessionArgs, spec: SessionSpec, out: Output, err:
         else if (text !== null) log(text);
       },
       data(bytes) {
-        if (!outputOk || sa.json) return;
+        if (!q.open || sa.json) return;
         flush();
         // Raw bytes, exactly as received (not lines).
         let off = 0;
-        while (outputOk && off < bytes.length) {
+        while (q.open && off < bytes.length) {
           try {
             off += writeSync(1, bytes, off, bytes.length - off);
           } catch (e) {
             const code = (e as NodeJS.ErrnoException).code;
             if (code === 'EAGAIN') continue;
             if (code !== 'EPIPE') throw e;
-            outputOk = false;
+            q.close();
           }
         }
       },
       end(code) {
         if (ended) return;
         ended = true;
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
+        stopSignals();
         const own = spec.summary();
         const h = a.host;
         const st = a.stats();
@@ -284,9 +274,7 @@ export function runSession(sa: SessionArgs, spec: SessionSpec, out: Output, err:
         process.exitCode = code;
       },
     };
-    const onSignal = (): void => session.end(spec.interruptedCode?.() ?? 0);
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
+    const stopSignals = onStopSignal(() => session.end(spec.interruptedCode?.() ?? 0));
     spec.start(session);
   });
   return 0;

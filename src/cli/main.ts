@@ -9,6 +9,7 @@ import { REPLAY_OPTIONS, REPLAY_USAGE, runReplay } from './replay.js';
 import { SCRIPT_OPTIONS, SCRIPT_USAGE, runScriptCommand } from './script.js';
 import { SERVE_OPTIONS, SERVE_USAGE, runServe } from './serve.js';
 import { CONNECT_OPTIONS, CONNECT_USAGE, runConnect } from './connect.js';
+import { LIVE_OPTIONS, LIVE_USAGE, runLive } from './live.js';
 import { Output, PipeClosed } from './output.js';
 import { fileURLToPath } from 'node:url';
 import { relative } from 'node:path';
@@ -24,7 +25,8 @@ const COMMANDS: Record<string, Command> = {
   frames: { summary: 'decode every frame of a capture, tcpdump style or as JSON', usage: FRAMES_USAGE, options: FRAMES_OPTIONS, run: runFrames },
   replay: { summary: 'replay a capture: every host\'s sockets, each frame\'s demux verdict, Zeek connection states', usage: REPLAY_USAGE, options: REPLAY_OPTIONS, run: runReplay },
   script: { summary: 'run packetdrill scripts against synack, in-process, on a virtual clock', usage: SCRIPT_USAGE, options: SCRIPT_OPTIONS, run: runScriptCommand },
-  // serve and connect return at once (0, or 2 when the interface cannot be attached); their session sets process.exitCode when it ends.
+  // live, serve and connect return at once (0, or 2 when the interface cannot be opened); their session sets process.exitCode when it ends.
+  live: { summary: 'observe an interface as replay observes a file: each frame\'s demux verdict, connections as they end', usage: LIVE_USAGE, options: LIVE_OPTIONS, run: runLive },
   serve: { summary: 'be a host on an interface and serve ports with synack\'s own TCP (echo, discard, http)', usage: SERVE_USAGE, options: SERVE_OPTIONS, run: runServe },
   connect: { summary: 'be a host on an interface and connect to a server with synack\'s own TCP', usage: CONNECT_USAGE, options: CONNECT_OPTIONS, run: runConnect },
 };

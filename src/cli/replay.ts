@@ -3,7 +3,8 @@
  * inferred from who answered SYNs, and each TCP frame is delivered to its receiver's socket table.
  * Prints the connection table (Zeek conn_state and history, listener and accepted descriptors) and each
  * host's socket table at the end; `--frames` adds every frame's demux verdict; `--json` is one object
- * (DESIGN.md output contract), `--ndjson` streams verdicts and connection records, then a summary.
+ * (DESIGN.md output contract), `--ndjson` streams verdicts and connection records, then a summary;
+ * `--write` copies the capture as pcapng with every frame's verdict as its comment (report/verdict-file).
  * Exit 2 for a damaged file (after everything before the damage) or bad usage, 0 otherwise.
  */
 import { replay, splitEndpoint } from '../replay/index.js';
@@ -11,10 +12,13 @@ import type { ConnectionRecord, DemuxRecord, HostTable, ReplayOptions, ReplayRes
 import { zeekView } from '../report/replay.js';
 import { DiagramCollector } from '../report/diagram.js';
 import { statSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { VerdictPcapng } from '../report/verdict-file.js';
 import { PROGRESS_MIN_BYTES, ProgressBar, wantProgress } from './progress.js';
 import { linkTypeName } from '../wire/linktype.js';
 import type { OptionSpec, ParsedArgs } from './args.js';
 import { UsageError } from './args.js';
+import { createPcapng } from './output.js';
 import type { Output } from './output.js';
 
 export const REPLAY_OPTIONS: readonly OptionSpec[] = [
@@ -25,10 +29,12 @@ export const REPLAY_OPTIONS: readonly OptionSpec[] = [
   { name: 'at', kind: 'string', valueName: 'FRAME', help: 'show the socket tables as they stand after frame FRAME (default: at the end)' },
   { name: 'diagram', kind: 'string', valueName: 'CONN|all', help: 'a ladder diagram of connection CONN (an id from the table), or of all' },
   { name: 'svg', kind: 'string', valueName: 'FILE', help: 'write the --diagram connection as an SVG ladder to FILE' },
+  { name: 'write', short: 'w', kind: 'string', valueName: 'FILE.pcapng', help: "copy the capture to FILE.pcapng with a comment on every frame giving synack's verdict" },
+  { name: 'infer-listeners', kind: 'string', valueName: 'prepass|lazy|off', help: "how listeners are found: prepass (default) reads the file first; lazy at each one's first SYN-ACK, as synack live must; off: only --listen" },
   { name: 'quiet', short: 'q', kind: 'flag', help: 'print only the closing counts (to stderr)' },
 ];
 
-export const REPLAY_USAGE = `usage: synack replay FILE [--json | --ndjson] [--frames] [--listen ADDR:PORT...] [--at FRAME] [-q]
+export const REPLAY_USAGE = `usage: synack replay FILE [--json | --ndjson] [--frames] [--listen ADDR:PORT...] [--at FRAME] [--write OUT.pcapng] [-q]
 
 Replays a pcap or pcapng file in observe mode: every address becomes a host with a socket table,
 listeners are inferred from who answered SYNs (they take descriptors 3, 4, ... before the first frame),
@@ -66,11 +72,24 @@ export function runReplay(args: ParsedArgs, out: Output, err: (s: string) => voi
   const svgFile = args.values.get('svg');
   if (svgFile !== undefined && (diagramText === undefined || diagramText === 'all')) throw new UsageError('--svg FILE needs --diagram CONN (one connection)');
   const diagrams = diagramText === undefined ? null : new DiagramCollector(diagramText === 'all' ? 'all' : new Set([Number(diagramText)]));
+  const infer = args.values.get('infer-listeners') ?? 'prepass';
+  if (infer !== 'prepass' && infer !== 'lazy' && infer !== 'off') throw new UsageError(`--infer-listeners: prepass, lazy or off, got ${JSON.stringify(infer)}`);
   const options: ReplayOptions = {
     listen,
     hostTables: !quiet,
     connView: diagrams?.factory ?? zeekView,
+    inferListeners: infer,
   };
+  const writeFile = args.values.get('write');
+  let annotated: VerdictPcapng | null = null;
+  if (writeFile !== undefined) {
+    if (resolve(writeFile) === resolve(file)) throw new UsageError(`--write ${writeFile}: that is the capture being read`);
+    const w = createPcapng(writeFile, 'replay', err);
+    if (w === null) return 2;
+    const vw = new VerdictPcapng(w);
+    annotated = vw;
+    options.onFrame = (f) => vw.write(f.frame, f.verdict, f.decoded, f.interfaces);
+  }
   if (atText !== undefined) options.tablesAt = Number(atText);
   let connections = 0;
   if (quiet && !json) {
@@ -108,6 +127,7 @@ export function runReplay(args: ParsedArgs, out: Output, err: (s: string) => voi
     result = replay(file, options);
   } finally {
     bar?.end();
+    annotated?.close();
     out.flush();
   }
 
@@ -134,6 +154,7 @@ export function runReplay(args: ParsedArgs, out: Output, err: (s: string) => voi
   const f = result.frames;
   const n = Math.max(connections, result.connections.length);
   const summary = `${f.total} frames, ${f.tcp} TCP, ${n} connections, ${f.malformed} malformed, ${f.badChecksum} bad TCP checksums, ${f.anomalies} anomalies`;
+  if (annotated !== null) err(`synack: wrote ${annotated.frames} frames, each with its verdict, to ${writeFile as string}`);
   if (result.error !== null) {
     err(`synack: ${result.error.message}`);
     err(`synack: ${summary} replayed before the error`);
@@ -154,7 +175,7 @@ function fileSize(file: string): number {
 // -----------------------------------------------------------------------------------------------------
 // Text output
 
-const FRAME_HEADER = `${'frame'.padStart(6)}  ${'flags'.padEnd(5)} ${'receiving socket (local <- remote)'.padEnd(44)} ${'step'.padEnd(14)} ${'fd'.padStart(3)} ${'lfd'.padStart(3)} ${'conn'.padStart(4)}  ${'action'.padEnd(16)} state (sender)`;
+export const FRAME_HEADER = `${'frame'.padStart(6)}  ${'flags'.padEnd(5)} ${'receiving socket (local <- remote)'.padEnd(44)} ${'step'.padEnd(14)} ${'fd'.padStart(3)} ${'lfd'.padStart(3)} ${'conn'.padStart(4)}  ${'action'.padEnd(16)} state (sender)`;
 
 /** One frame: `     3  S     198.18.0.1:80 <- 198.18.0.11:40001  listener-any  -   3    1  cloned  SYN-RECEIVED (SYN-SENT)`. */
 export function formatVerdict(v: DemuxRecord): string {
@@ -222,6 +243,18 @@ function connectionTable(conns: readonly ConnectionRecord[]): string[] {
     notes(c),
   ]);
   return columns(['id', 'client', 'server', 'state', 'history', 'listener fd', 'accepted fd', 'frames', 'duration', ''], rows, new Set([0, 5, 6, 7, 8]));
+}
+
+/**
+ * One connection on one line, for a stream of them (synack live prints each as it is final):
+ * `conn 1  198.18.0.2:40000 > 198.18.0.1:7  SF ShADadFf  listener fd 3  accepted fd 4  10 frames  0.012 s`.
+ */
+export function formatConnection(c: ConnectionRecord): string {
+  const n = notes(c);
+  return (
+    `conn ${c.id}  ${c.client} > ${c.server}  ${c.state ?? '-'} ${c.history ?? '-'}  listener fd ${dash(c.listenerFd)}  ` +
+    `accepted fd ${dash(c.serverFd)}  ${c.frames} frames  ${c.duration.toFixed(3)} s${n === '' ? '' : `  ${n}`}`
+  );
 }
 
 function notes(c: ConnectionRecord): string {

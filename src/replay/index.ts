@@ -17,6 +17,7 @@ export type {
   DemuxRecord,
   FrameCounts,
   ObserveAction,
+  ObservedFrame,
   ReplayOptions,
   ReplayResult,
   ReplaySegment,

@@ -20,6 +20,7 @@ import { vlanKeyOf } from '../socket/tuple-index.js';
 import { pseudoHeaderSum } from '../wire/checksum.js';
 import type { FrameInfo } from '../wire/decode.js';
 import { FrameDecoder } from '../wire/frame-decoder.js';
+import type { DecodedFrame } from '../wire/frame-decoder.js';
 import { IpProtocol } from '../wire/ipproto.js';
 import { getTcpWindowScale, TCP_HEADER_LEN, TcpFlags, verifyTcpChecksum } from '../wire/tcp.js';
 import { HOST_DEFAULTS, HostRegistry, sortRows } from './hosts.js';
@@ -27,7 +28,7 @@ import type { HostTable } from './hosts.js';
 import { inferListeners } from './listeners.js';
 import type { InferredListener } from './listeners.js';
 import { FrameSeg, Tracker } from './tracker.js';
-import type { ConnectionRecord, DemuxRecord, FrameCounts, ReplayOptions, ReplayResult } from './types.js';
+import type { ConnectionRecord, DemuxRecord, FrameCounts, ObservedFrame, ReplayOptions, ReplayResult } from './types.js';
 
 export const REPLAY_DEFAULTS = {
   closeLingerUs: 2_000_000,
@@ -46,11 +47,22 @@ export function replay(source: string | CaptureReader, options: ReplayOptions = 
   if (mode === 'prepass' && !fromPath) throw new RangeError("replay: inferListeners 'prepass' needs a path (a reader cannot be read twice)");
   const obs = new Observer({ ...options, inferListeners: mode }, mode === 'prepass' ? inferListeners(source as string) : []);
   const reader = fromPath ? openCapture(source) : source;
+  const onFrame = options.onFrame;
+  let seen: ObservedFrame | null = null;
   try {
     const progress = options.onProgress;
     for (let fr = reader.next(); fr !== null; fr = reader.next()) {
-      obs.frame(fr);
+      const verdict = obs.frame(fr);
       if (progress !== undefined && (fr.index & PROGRESS_MASK) === 0) progress(fr.fileOffset, fr.index);
+      if (onFrame === undefined) continue;
+      if (seen === null) seen = { frame: fr, verdict, decoded: obs.decoded, interfaces: reader.interfaces };
+      else {
+        seen.frame = fr;
+        seen.verdict = verdict;
+        seen.decoded = obs.decoded;
+        seen.interfaces = reader.interfaces;
+      }
+      onFrame(seen);
     }
   } finally {
     if (fromPath) reader.close();
@@ -62,8 +74,9 @@ export function replay(source: string | CaptureReader, options: ReplayOptions = 
 
 /** What the source of the frames says about itself, for the result. */
 export interface ObserveSource {
+  /** The file, or the interface of a live observation. */
   file: string;
-  format: CaptureFormat;
+  format: CaptureFormat | 'live';
   linkTypes: number[];
   /** Capture interfaces (more than one: connections are split by interface). */
   interfaces: number;
@@ -79,6 +92,7 @@ export class Observer {
   readonly counts: FrameCounts = { total: 0, tcp: 0, malformed: 0, badChecksum: 0, badIpChecksum: 0, truncated: 0, fragments: 0, late: 0, anomalies: 0 };
   private readonly tracker: Tracker;
   private readonly dec = new FrameDecoder();
+  private last: DecodedFrame | null = null;
   private readonly seg = new FrameSeg();
   private readonly records: ConnectionRecord[] = [];
   private readonly demux: DemuxRecord[] | undefined;
@@ -125,36 +139,43 @@ export class Observer {
         if (collect) this.records.push(c);
         onConn?.(c);
       },
-      verdicts: this.demux !== undefined || this.onVerdict !== undefined,
+      verdicts: this.demux !== undefined || this.onVerdict !== undefined || options.onFrame !== undefined || options.verdicts === true,
     });
     this.wantTables = options.hostTables ?? true;
     this.tablesAt = options.tablesAt ?? -1;
   }
 
-  /** One captured frame (its number, time, link type and bytes); its verdict goes to `onVerdict` and `frames`. */
-  frame(fr: CaptureFrame): void {
+  /**
+   * One captured frame (its number, time, link type and bytes); its verdict goes to `onVerdict` and
+   * `frames`, and is returned (null for a frame that is not TCP, or when no one asked for verdicts).
+   */
+  frame(fr: CaptureFrame): DemuxRecord | null {
+    if (this.finished) throw new Error('Observer.frame: called after finish');
     const counts = this.counts;
     const tracker = this.tracker;
     counts.total++;
     const cut = fr.capLen < fr.origLen;
     if (cut) counts.truncated++;
     const timeUs = fr.tsSec * 1_000_000 + ((fr.tsNsec / 1000) | 0);
-    const info = this.dec.decode(fr.linkType, fr.bytes, fr.offset, fr.capLen, fr.index, timeUs).info;
+    const decoded = this.dec.decode(fr.linkType, fr.bytes, fr.offset, fr.capLen, fr.index, timeUs);
+    this.last = decoded;
+    const info = decoded.info;
     if (info.fragment) counts.fragments++;
     if (!info.ipChecksumOk) counts.badIpChecksum++;
     // A header the snap length cut is the capture's doing, not a malformed frame (as `synack frames` counts).
     if (info.error !== null && !(info.error === 'truncated' && cut)) counts.malformed++;
     const tcp = info.tcp && info.bytes !== null;
+    let verdict: DemuxRecord | null = null;
     if (tcp) {
       counts.tcp++;
       if (fr.interfaceId > 0) tracker.multiInterface = true;
       const seg = this.seg;
       fillSeg(seg, info, fr.index, timeUs, fr.interfaceId);
       if (seg.badChecksum) counts.badChecksum++;
-      const v = tracker.frame(seg);
-      if (v !== null) {
-        this.demux?.push(v);
-        this.onVerdict?.(v);
+      verdict = tracker.frame(seg);
+      if (verdict !== null) {
+        this.demux?.push(verdict);
+        this.onVerdict?.(verdict);
       }
     }
     // Taken after the frame; a non-TCP frame changes nothing.
@@ -162,6 +183,31 @@ export class Observer {
       this.tables = socketTables(tracker);
       this.hostsAt = fr.index;
     }
+    return verdict;
+  }
+
+  /**
+   * How the last frame decoded (IP fragments: whether it completed a datagram). The decoder's reused
+   * object: valid until the next `frame()`.
+   */
+  get decoded(): DecodedFrame {
+    if (this.last === null) throw new Error('Observer.decoded: no frame yet');
+    return this.last;
+  }
+
+  /**
+   * The clock moved to `timeUs` without a frame (a live capture between frames): closed connections
+   * whose linger is over are reported, TIME-WAITs that are due end, as the next frame would do. The
+   * frames that follow must not be older (a file replayed later does the same work at its next frame).
+   */
+  advance(timeUs: number): void {
+    if (this.finished) throw new Error('Observer.advance: called after finish');
+    this.tracker.advance(timeUs);
+  }
+
+  /** Connections not reported yet (open, or closed and lingering). */
+  get openConnections(): number {
+    return this.tracker.liveConnections;
   }
 
   /** Each host's socket table as it stands now. */

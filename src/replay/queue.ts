@@ -27,6 +27,16 @@ export class DeadlineQueue<T> {
     return item;
   }
 
+  /** The deadline of the head (the next one due), or Infinity when empty. */
+  nextAt(): number {
+    return this.head < this.items.length ? (this.until[this.head] as number) : Infinity;
+  }
+
+  /** The head item without taking it out. */
+  peek(): T | undefined {
+    return this.head < this.items.length ? this.items[this.head] : undefined;
+  }
+
   get size(): number {
     return this.items.length - this.head;
   }

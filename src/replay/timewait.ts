@@ -106,6 +106,12 @@ export class TimeWaitTable {
       : this.index.lookupV4(a.w3, ep.port, z.w3, ep.peer.port, ep.rxKey);
   }
 
+  /** When the next live record ends (Infinity: none); records ended early are dropped from the queue on the way. */
+  nextAt(): number {
+    for (let tw = this.queue.peek(); tw !== undefined && tw.dead; tw = this.queue.peek()) this.queue.popDue(Infinity);
+    return this.queue.nextAt();
+  }
+
   /** The next record whose time is up at `now` (taken out of the table), or undefined. */
   popDue(now: number): TwSock | undefined {
     for (let tw = this.queue.popDue(now); tw !== undefined; tw = this.queue.popDue(now)) {

@@ -115,6 +115,14 @@ export class Tracker {
     return this.live.size;
   }
 
+  /** The clock moved without a frame: what is due by `timeUs` expires (nothing when it is not later than now). */
+  advance(timeUs: number): void {
+    if (timeUs > this.now) {
+      this.now = timeUs;
+      this.expire();
+    }
+  }
+
   /** Takes one TCP frame; returns its verdict when verdicts are on, else null. */
   frame(f: FrameSeg): DemuxRecord | null {
     if (f.timeUs > this.now) {
@@ -642,23 +650,37 @@ export class Tracker {
     this.lingerQ.push(c, c.lastUs + this.o.closeLingerUs);
   }
 
-  /** Ends TIME-WAITs and lingers that are due at `now`. */
+  /**
+   * Ends the TIME-WAITs and lingers that are due at `now`, in the order of their deadlines (a TIME-WAIT
+   * first on a tie): the outcome is the same however the time between two frames is cut up — one jump
+   * to the next frame (a file), or the ticks of a live clock in between.
+   */
   private expire(): void {
     const now = this.now;
-    for (let tw = this.timeWait.popDue(now); tw !== undefined; tw = this.timeWait.popDue(now)) {
-      const e = tw.ep;
-      if (e === null) continue;
-      e.tw = null;
-      this.toClosed(e);
-      const c = e.conn;
-      if (!c.finalized && c.closed && !c.lingering) this.linger(c);
+    for (;;) {
+      const twAt = this.timeWait.nextAt();
+      const lingerAt = this.lingerQ.nextAt();
+      if (twAt > now && lingerAt > now) return;
+      if (twAt <= lingerAt) this.endTimeWait(this.timeWait.popDue(now));
+      else this.endLinger(this.lingerQ.popDue(now) as Conn, lingerAt);
     }
-    for (let c = this.lingerQ.popDue(now); c !== undefined; c = this.lingerQ.popDue(now)) {
-      c.lingering = false;
-      if (c.finalized || !c.closed) continue;
-      if (c.lastUs + this.o.closeLingerUs > now) this.linger(c);
-      else this.finalize(c);
-    }
+  }
+
+  private endTimeWait(tw: ReturnType<TimeWaitTable['popDue']>): void {
+    const e = tw?.ep ?? null;
+    if (e === null) return;
+    e.tw = null;
+    this.toClosed(e);
+    const c = e.conn;
+    if (!c.finalized && c.closed && !c.lingering) this.linger(c);
+  }
+
+  /** A linger queued for `at` is up; a frame since then (a straggler) moved the end: it waits again, from its last frame. */
+  private endLinger(c: Conn, at: number): void {
+    c.lingering = false;
+    if (c.finalized || !c.closed) return;
+    if (c.lastUs + this.o.closeLingerUs > at) this.linger(c);
+    else this.finalize(c);
   }
 
   /** Reports a connection: its record goes out, its indexes and view are dropped; a TIME-WAIT end stays in its host until it expires. */

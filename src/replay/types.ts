@@ -4,7 +4,8 @@
  * history, ladder diagrams) reads a connection without replay/ importing it (layers point down).
  */
 import type { CaptureError } from '../capture/errors.js';
-import type { CaptureFormat } from '../capture/frame.js';
+import type { CaptureFormat, CaptureFrame, InterfaceInfo } from '../capture/frame.js';
+import type { DecodedFrame } from '../wire/frame-decoder.js';
 import type { DemuxStep } from '../socket/demux.js';
 import type { TcpState } from '../tcp/state.js';
 import type { HostTable } from './hosts.js';
@@ -83,6 +84,13 @@ export interface ReplayOptions {
   frames?: boolean;
   /** Called with each frame's verdict as it is made (a fresh object: it may be kept). */
   onVerdict?: (v: DemuxRecord) => void;
+  /**
+   * `replay()` calls it after every frame (TCP or not) with the frame, its verdict and how it decoded:
+   * what `synack replay --write` needs to copy the capture with a comment per frame. Turns verdicts on.
+   */
+  onFrame?: (f: ObservedFrame) => void;
+  /** Build each TCP frame's verdict for `Observer.frame()` to return, even without `frames`/`onVerdict`. */
+  verdicts?: boolean;
   /** Called with each connection's record when it is final (closed and lingered, reused, or at the end). */
   onConnection?: (c: ConnectionRecord) => void;
   /** Keep the connection records in `result.connections` (default true; false keeps memory flat). */
@@ -220,8 +228,10 @@ export interface FrameCounts {
 }
 
 export interface ReplayResult {
+  /** The file replayed (a live observation: the interface). */
   file: string;
-  format: CaptureFormat;
+  /** 'live': frames from an interface (synack live), not a file. */
+  format: CaptureFormat | 'live';
   linkTypes: number[];
   frames: FrameCounts;
   /** Sorted by id (empty with `connections: false`). */
@@ -236,4 +246,16 @@ export interface ReplayResult {
   listenerInference: 'prepass' | 'lazy' | 'off';
   /** The capture was damaged: every frame before the damage was replayed. */
   error: CaptureError | null;
+}
+
+/**
+ * A frame as `onFrame` sees it: the capture's frame, its verdict (TCP frames), how it decoded, and the
+ * capture's interfaces so far. ONE object, reused, with the reader's reused frame: valid only during the
+ * callback.
+ */
+export interface ObservedFrame {
+  frame: CaptureFrame;
+  verdict: DemuxRecord | null;
+  decoded: DecodedFrame;
+  interfaces: readonly InterfaceInfo[];
 }

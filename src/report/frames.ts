@@ -243,8 +243,12 @@ function optionRecord(o: Exclude<JsonTcpOption, { kind: 'truncated' }>): TcpOpti
  * options [mss 1460,sackOK,TS val 1 ecr 0,nop,wscale 7], length 0`.
  */
 export function formatFrameLine(s: FrameSummary): string {
-  let head = `${s.frame} ${s.relTime.toFixed(6)} `;
-  if (s.vlan) head += `vlan ${s.vlan.join('.')} `;
+  return `${s.frame} ${s.relTime.toFixed(6)} ${formatFrameBody(s)}`;
+}
+
+/** The line of `formatFrameLine` without the frame number and time: what the frame is. */
+export function formatFrameBody(s: FrameSummary): string {
+  const head = s.vlan ? `vlan ${s.vlan.join('.')} ` : '';
   let body: string;
   if (s.tcp && s.src !== undefined && s.dst !== undefined) {
     const t = s.tcp;

@@ -174,6 +174,39 @@ describe('PcapngWriter, read back by tshark', () => {
     }
   });
 
+  it('if_tsresol 6 keeps microsecond times a nanosecond count cannot hold; several comments per frame', () => {
+    // ppp-pcapng-example.pcapng: interface 1 counts microseconds, at ~2^64 of them (1.8e13 s), and 100
+    // frames carry comments. Each interface is copied at its own resolution (6 stays 6, 9 stays 9).
+    const name = 'ppp-pcapng-example.pcapng';
+    const r = openCapture(corpusPath(name));
+    const path = tmpFile('tsresol6.pcapng');
+    const w = PcapngWriter.toFile(path);
+    let added = 0;
+    for (let f = r.next(); f !== null; f = r.next()) {
+      for (; added < r.interfaces.length; added++) {
+        const i = r.interfaces[added]!;
+        w.addInterface({ linkType: i.linkType, snaplen: i.snaplen, name: i.name, tsresol: i.tsresol === 6 ? 6 : 9 });
+      }
+      w.writePacket(f.interfaceId, f.tsSec, f.tsNsec, f.bytes.u8, f.offset, f.capLen, f.origLen, f.comment === null ? ['added'] : [f.comment, 'added, too']);
+    }
+    w.close();
+    const original = readAll(openCapture(corpusPath(name)));
+    expect(Math.max(...original.map((f) => Number(f.time.split('.')[0])))).toBeGreaterThan(Math.floor(2 ** 64 / 1e9));
+    const back = readAll(openCapture(path));
+    expect(back.map((f) => ({ ...f, comment: null }))).toEqual(original.map((f) => ({ ...f, comment: null })));
+    expect(back.map((f) => f.comment)).toEqual(original.map((f) => (f.comment === null ? 'added' : `${f.comment}\nadded, too`)));
+    expect(original.filter((f) => f.comment !== null).length).toBe(100);
+    // tshark agrees on the times and sees both comments of a frame.
+    const t = tsharkFields(path, ['frame.time_epoch', 'frame.comment']);
+    expect(t.map((row) => row[0])).toEqual(tsharkFields(corpusPath(name), ['frame.time_epoch']).map((row) => row[0]));
+    expect(t.map((row) => row[1])).toEqual(original.map((f) => (f.comment === null ? 'added' : `${f.comment},added, too`)));
+    // A nanosecond interface refuses such a time (a programmer error); an if_tsresol other than 6 or 9 too.
+    const ns = new PcapngWriter(new MemorySink());
+    ns.addInterface({ linkType: 1 });
+    expect(() => ns.writePacket(0, 18_446_744_073_204, 0, new Uint8Array(4))).toThrow(RangeError);
+    expect(() => ns.addInterface({ linkType: 1, tsresol: 3 as 6 })).toThrow(RangeError);
+  });
+
   it('refuses a packet on an interface it was not given', () => {
     const w = new PcapngWriter(new MemorySink());
     expect(() => w.writePacket(0, 0, 0, new Uint8Array(4))).toThrow(RangeError);

@@ -26,15 +26,28 @@ function exited(child: ChildProcess): Promise<Exit> {
   });
 }
 
-/** A long-running `synack serve ... --json` in a namespace: its NDJSON events, and a SIGINT to end it. */
+/**
+ * A long-running `synack serve ... --json` (or `synack live ... --json`) in a namespace: its NDJSON
+ * events, and a SIGINT to end it.
+ */
 export class SynackServe {
   readonly events: Array<Record<string, unknown>> = [];
   stderr = '';
   private buf = '';
+  private text = '';
   private readonly done: Promise<Exit>;
+  /** stdout and stderr have ended ('exit' may come before the last of them is read). */
+  private readonly drained: Promise<void>;
 
-  private constructor(readonly child: ChildProcess) {
+  private constructor(
+    readonly child: ChildProcess,
+    json = true,
+  ) {
     child.stdout?.setEncoding('utf8').on('data', (d: string) => {
+      if (!json) {
+        this.text += d;
+        return;
+      }
       this.buf += d;
       let nl: number;
       while ((nl = this.buf.indexOf('\n')) >= 0) {
@@ -45,24 +58,42 @@ export class SynackServe {
     });
     child.stderr?.setEncoding('utf8').on('data', (d: string) => (this.stderr += d));
     this.done = exited(child);
+    this.drained = new Promise((res) => child.on('close', () => res()));
   }
 
   /** Starts `node js serve ARGS --json` in `ns` and waits for its "ready" event (or its exit). */
   static async start(ns: string, js: string, args: string[], timeoutMs = 15_000): Promise<SynackServe> {
-    const s = new SynackServe(nsSpawn(ns, [process.execPath, js, 'serve', ...args, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] }));
+    return SynackServe.startCommand(ns, js, 'serve', args, (s) => s.events.some((e) => e.event === 'ready'), timeoutMs);
+  }
+
+  /** Starts `node js COMMAND ARGS --json` (text mode: without --json) in `ns` and waits until `ready` says so (or it exits). */
+  static async startCommand(ns: string, js: string, command: string, args: string[], ready: (s: SynackServe) => boolean, timeoutMs = 15_000, json = true): Promise<SynackServe> {
+    const s = new SynackServe(nsSpawn(ns, [process.execPath, js, command, ...args, ...(json ? ['--json'] : [])], { stdio: ['ignore', 'pipe', 'pipe'] }), json);
     const t0 = Date.now();
-    while (!s.events.some((e) => e.event === 'ready')) {
-      if (s.child.exitCode !== null || s.child.signalCode !== null) throw new Error(`synack serve exited (${s.child.exitCode ?? s.child.signalCode}): ${s.stderr}`);
-      if (Date.now() - t0 > timeoutMs) throw new Error(`synack serve not ready after ${timeoutMs} ms: ${s.stderr}`);
+    while (!ready(s)) {
+      if (s.child.exitCode !== null || s.child.signalCode !== null) throw new Error(`synack ${command} exited (${s.child.exitCode ?? s.child.signalCode}): ${s.stderr}`);
+      if (Date.now() - t0 > timeoutMs) throw new Error(`synack ${command} not ready after ${timeoutMs} ms: ${s.stderr}`);
       await sleep(20);
     }
     return s;
   }
 
+  /** Everything on stdout, in text mode. */
+  stdoutText(): string {
+    return this.text;
+  }
+
+  /** SIGINT, as Ctrl-C: resolves with the exit (the events are all in by then). */
+  async interrupt(): Promise<Exit> {
+    this.child.kill('SIGINT');
+    const exit = await withTimeout(this.done, 10_000, 'synack to exit after SIGINT');
+    await withTimeout(this.drained, 10_000, "synack's output to end");
+    return exit;
+  }
+
   /** SIGINT, as Ctrl-C: resolves with the summary event and the exit. */
   async stop(): Promise<{ summary: Record<string, unknown>; exit: Exit }> {
-    this.child.kill('SIGINT');
-    const exit = await withTimeout(this.done, 10_000, 'synack serve to exit after SIGINT');
+    const exit = await this.interrupt();
     const summary = this.events.find((e) => e.event === 'summary');
     if (summary === undefined) throw new Error(`no summary from synack serve: ${this.stderr}`);
     return { summary, exit };
