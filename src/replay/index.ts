@@ -26,7 +26,7 @@ export { emulate, judge } from './emulate.js';
 export type { EmulateConnection, EmulateDiff, EmulateOptions, EmulateResult } from './emulate.js';
 export { emulateHost, EMULATION_BASE_US } from './emulator.js';
 export type { ActualSegment, AppAction, AppContext, EmulationApp, EmulationInput, EmulationRun, ExpectedSegment, TimedAction } from './emulator.js';
-export { inferApp } from './infer-app.js';
+export { inferApp, DEFAULT_BACKLOG } from './infer-app.js';
 export type { AppPlan, CallPlan, ListenPlan } from './infer-app.js';
 export { appFromPlan } from './app-runtime.js';
 export { hostSegments, hostTuple } from './segments.js';

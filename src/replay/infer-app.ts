@@ -63,7 +63,7 @@ export interface AppPlan {
 }
 
 /** listen()'s backlog when nothing in the capture bounds it: net.core.somaxconn. */
-const DEFAULT_BACKLOG = 4096;
+export const DEFAULT_BACKLOG = 4096;
 
 interface Conn {
   tuple: string;

@@ -6,3 +6,4 @@ export * from './ladder.js';
 export * from './ladder-svg.js';
 export * from './replay.js';
 export * from './diagram.js';
+export * from './emulate.js';
