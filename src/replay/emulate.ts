@@ -21,10 +21,11 @@ import type { ListenSettings } from '../socket/queues.js';
 import { appFromPlan } from './app-runtime.js';
 import { pair, viewText } from './compare.js';
 import type { Pairing } from './compare.js';
-import { emulateHost } from './emulator.js';
+import { emulateHost, PEER_MAC } from './emulator.js';
 import type { ActualSegment, EmulationRun, ExpectedSegment } from './emulator.js';
 import { inferApp } from './infer-app.js';
 import type { AppPlan } from './infer-app.js';
+import { receiveOrder } from './receive-order.js';
 import { hostSegments } from './segments.js';
 import type { CapturedSegment } from './segments.js';
 
@@ -82,8 +83,15 @@ export interface EmulateResult {
   connections: EmulateConnection[];
   /** The inferred application. */
   app: AppPlan;
-  /** Peer frames not fed to synack (the captured host dropped them too: bad checksums; or the capture cut them). */
+  /** Peer frames not fed to synack (bad checksums from a peer whose other checksums are good: the captured host dropped them too). */
   undelivered: EmulationRun['undelivered'];
+  /** Peer frames whose payload the capture cut, fed with zeros in place of the missing bytes. */
+  zeroFilled: number[];
+  /**
+   * Peer frames fed at another moment than the capture shows (receive-order.ts): before a host frame that
+   * acknowledges them, or after the host frames they acknowledge.
+   */
+  reordered: Array<{ frame: number; before: number } | { frame: number; after: number }>;
   /** Calls of the inferred application that could not be made as planned. */
   appErrors: string[];
   /** Bad input, said for a person (with what was emulated before it), or null. */
@@ -104,6 +112,8 @@ export function emulate(source: string | CaptureReader, options: EmulateOptions)
     connections: [],
     app: { listeners: [], calls: [], notes: [] },
     undelivered: [],
+    zeroFilled: [],
+    reordered: [],
     appErrors: [],
     error,
   });
@@ -114,8 +124,14 @@ export function emulate(source: string | CaptureReader, options: EmulateOptions)
     const seen = read.addresses.length === 0 ? 'no TCP at all' : `addresses: ${read.addresses.slice(0, 12).join(', ')}${read.addresses.length > 12 ? ', ...' : ''}`;
     return fail(read.file, read.format, `--host ${options.host}: no TCP segment to or from it in ${read.file} (${seen})`);
   }
-  const segments = read.segments;
+  // Both ends on the host (a capture on loopback): there is no peer to feed; emulate mode plays one end.
+  const segments0 = read.segments.filter((s) => s.src !== s.dst);
+  const loopback = read.segments.length - segments0.length;
+  if (segments0.length === 0) return fail(read.file, read.format, `--host ${options.host}: every TCP segment has both ends on it (loopback); emulate mode plays one end of a connection`);
+  const order = receiveOrder(segments0);
+  const segments = order.segments;
   const plan = inferApp(segments);
+  if (loopback > 0) plan.notes.push(`${loopback} segments with both ends on ${host} (loopback) left out`);
   const seed = options.seed ?? 1;
   const run = emulateHost({
     segments,
@@ -127,6 +143,8 @@ export function emulate(source: string | CaptureReader, options: EmulateOptions)
     isn: rfc6528Isn(seededRandom(seed ^ 0x6528)),
     rand: seededRandom(seed),
     app: appFromPlan(plan),
+    deliverBefore: order.deliverBefore,
+    deliverAfter: order.deliverAfter,
     ...(options.tailUs !== undefined ? { tailUs: options.tailUs } : {}),
   });
   const { diffs, connections, matched } = judge(run);
@@ -141,6 +159,11 @@ export function emulate(source: string | CaptureReader, options: EmulateOptions)
     connections,
     app: plan,
     undelivered: run.undelivered,
+    zeroFilled: run.zeroFilled,
+    reordered: [
+      ...Object.entries(order.deliverBefore).map(([f, at]) => ({ frame: Number(f), before: at })),
+      ...Object.entries(order.deliverAfter).map(([f, at]) => ({ frame: Number(f), after: at })),
+    ].sort((a, b) => a.frame - b.frame),
     appErrors: run.appErrors,
     error: read.error === null ? null : `${read.error.message} (emulated up to there)`,
   };
@@ -220,10 +243,14 @@ function hostMac(segments: readonly CapturedSegment[]): string {
   return '02:00:00:00:00:01';
 }
 
-/** Next hops as the captured host used them (or as its peers sent from), so no ARP or NDP delays a segment. */
+/**
+ * Next hops as the captured host used them (or as its peers sent from), so no ARP or NDP delays a
+ * segment; on a link type without MACs (SLL, raw IP), the one the emulator sends the peers' frames from.
+ */
 function neighbors(segments: readonly CapturedSegment[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const s of segments) if (s.fromHost && s.dstMac !== null) out[s.dst] ??= s.dstMac;
   for (const s of segments) if (!s.fromHost && s.srcMac !== null) out[s.src] ??= s.srcMac;
+  for (const s of segments) out[s.fromHost ? s.dst : s.src] ??= PEER_MAC;
   return out;
 }

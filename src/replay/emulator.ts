@@ -65,6 +65,7 @@ export interface EmulationApp {
 }
 
 export interface EmulationInput {
+  /** In the order the host received them (receive-order.ts), which is capture order but for `deliverBefore`. */
   segments: readonly CapturedSegment[];
   /** The emulated host's addresses. */
   self: readonly string[];
@@ -78,8 +79,10 @@ export interface EmulationInput {
   app: EmulationApp;
   /** Added to the clock (µs, 0..999): see the header. */
   clockPhaseUs?: number;
-  /** Peer frames the host processed later than the capture shows them: frame → delivered just before that frame. */
+  /** Peer frames the host processed at another moment than the capture shows: frame → delivered just before that frame ... */
   deliverBefore?: Readonly<Record<number, number>>;
+  /** ... or right after the application's calls at that frame. */
+  deliverAfter?: Readonly<Record<number, number>>;
   /** How long timers keep running after the last frame, µs (default 0: what the capture cannot show is not compared). */
   tailUs?: number;
   /** Keep the Host's trace events. */
@@ -107,8 +110,14 @@ export interface ActualSegment {
 export interface EmulationRun {
   expected: ExpectedSegment[];
   actual: ActualSegment[];
-  /** Peer segments not fed to the host, and why (a bad checksum: the captured host dropped it too). */
-  undelivered: Array<{ frame: number; reason: 'bad-checksum' | 'truncated' }>;
+  /**
+   * Peer segments not fed to the host: a bad checksum, from a peer whose other segments are good (the
+   * captured host dropped it too). A peer whose every segment is bad was captured with checksum
+   * offload (or rewritten): its segments are fed, with correct checksums.
+   */
+  undelivered: Array<{ frame: number; reason: 'bad-checksum' }>;
+  /** Peer segments whose payload the capture cut: fed with zeros in place of the bytes not captured. */
+  zeroFilled: number[];
   appErrors: string[];
   /** The first frame of each connection ("tuple#incarnation", as SegmentView.conn), the peer's or the host's. */
   firstFrames: Map<string, number>;
@@ -118,7 +127,8 @@ export interface EmulationRun {
 
 /** The Host's clock at the capture's first frame, before the phase (1 s: nothing happens at time 0). */
 export const EMULATION_BASE_US = 1_000_000;
-const PEER_MAC = '02:00:00:00:00:fe';
+/** The MAC the peers' frames come from when the capture's link type has none (SLL, raw IP). */
+export const PEER_MAC = '02:00:00:00:00:fe';
 
 interface Ev {
   time: number;
@@ -139,6 +149,10 @@ export function emulateHost(input: EmulationInput): EmulationRun {
   const actual: ActualSegment[] = [];
   const appErrors: string[] = [];
   const undelivered: EmulationRun['undelivered'] = [];
+  const zeroFilled: number[] = [];
+  // Senders with at least one good checksum: their bad ones are corrupt, not offloaded.
+  const someGood = new Set<string>();
+  for (const s of input.segments) if (!s.truncated && s.checksumOk) someGood.add(s.src);
   const self = input.self;
   const v6 = self.some((a) => a.includes(':'));
   const host = new Host({
@@ -175,10 +189,13 @@ export function emulateHost(input: EmulationInput): EmulationRun {
   const events: Ev[] = [];
   for (const s of input.segments) {
     if (s.fromHost) continue;
-    const later = input.deliverBefore?.[s.frame];
-    const at = later === undefined ? s : byFrame.get(later);
-    if (at === undefined) throw new RangeError(`deliverBefore: no frame ${later}`);
-    events.push({ time: at.timeUs, order: later !== undefined ? later * 4 - 1 : s.frame * 4 + 1, seg: s });
+    const before = input.deliverBefore?.[s.frame];
+    const after = input.deliverAfter?.[s.frame];
+    const moved = before ?? after;
+    const at = moved === undefined ? s : byFrame.get(moved);
+    if (at === undefined) throw new RangeError(`deliverBefore/deliverAfter: no frame ${moved}`);
+    // Per frame: 'at' calls (4n), its delivery (4n + 1), 'after' calls (4n + 2); one delivered before it, 4n - 1.
+    events.push({ time: at.timeUs, order: before !== undefined ? before * 4 - 1 : (after ?? s.frame) * 4 + 1, seg: s });
   }
   for (const a of input.app.actions) {
     const f = byFrame.get(a.frame);
@@ -215,16 +232,23 @@ export function emulateHost(input: EmulationInput): EmulationRun {
     } else if (e.timed !== undefined) e.timed.run(app);
     idle();
   }
-  const last = input.segments[input.segments.length - 1]?.timeUs ?? 0;
+  let last = 0;
+  for (const s of input.segments) last = Math.max(last, s.timeUs);
   runTimers(last + base + (input.tailUs ?? 0));
 
   function deliver(s: CapturedSegment): void {
-    if (!s.checksumOk || s.truncated) {
+    if (!s.checksumOk && someGood.has(s.src)) {
       // Linux drops a segment whose checksum fails (tcp_v4_rcv → csum_error): the captured host never saw it.
-      undelivered.push({ frame: s.frame, reason: s.checksumOk ? 'truncated' : 'bad-checksum' });
+      undelivered.push({ frame: s.frame, reason: 'bad-checksum' });
       return;
     }
     const tcp = translator.translate(s, plan.get(s.frame));
+    if (s.truncated) {
+      const whole = new Uint8Array(s.payloadLength);
+      whole.set(s.tcp.payload.subarray(0, s.payloadLength));
+      tcp.payload = whole;
+      zeroFilled.push(s.frame);
+    }
     actualBook.notePeer(hostTuple(s), s.tcp);
     const bytes = emitFrame(tcpFrameRepr({ srcMac: s.srcMac ?? PEER_MAC, dstMac: input.mac, src: s.src, dst: s.dst, tcp }));
     host.input(bytes, nowUs);
@@ -241,5 +265,5 @@ export function emulateHost(input: EmulationInput): EmulationRun {
     const conn = expectedBook.connOf(tuple);
     if (!firstFrames.has(conn)) firstFrames.set(conn, s.frame);
   }
-  return { expected, actual, undelivered, appErrors, firstFrames, trace: host.trace, host };
+  return { expected, actual, undelivered, zeroFilled, appErrors, firstFrames, trace: host.trace, host };
 }

@@ -35,3 +35,5 @@ export { planTranslation, Translator } from './translate.js';
 export type { PeerSegmentPlan } from './translate.js';
 export { SideBook, differences, pair, viewText } from './compare.js';
 export type { Pairing, SegmentView } from './compare.js';
+export { receiveOrder } from './receive-order.js';
+export type { ReceiveOrder } from './receive-order.js';

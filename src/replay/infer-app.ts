@@ -9,7 +9,8 @@
  * - connect, bound to the captured local port, at each SYN it sent with a new ISN (a retransmitted SYN
  *   is the stack's own doing);
  * - send each byte range it sent for the first time, when it sent it (retransmissions are the stack's);
- *   ranges sent at the same moment with nothing from the peer in between are one send;
+ *   a data segment without PSH is followed by more of the same write (Linux pushes at the end of a
+ *   write), so the write is made whole at its first segment and the stack segments it again;
  * - close at its first FIN, or shutdown(SHUT_WR) when it went on taking data after the FIN (a closed
  *   socket answers data with a RST, Linux tcp_rcv_state_process);
  * - abort (SO_LINGER {1, 0}, close) where it sent a RST while the application still held the
@@ -85,6 +86,8 @@ interface Conn {
   lastHost: CapturedSegment | null;
   /** The host's RST frames. */
   rsts: number[];
+  /** The last write, while the host's data segments say it goes on (no PSH yet). */
+  openWrite: Extract<CallPlan, { call: 'send' }> | null;
 }
 
 export function inferApp(segments: readonly CapturedSegment[]): AppPlan {
@@ -96,12 +99,11 @@ export function inferApp(segments: readonly CapturedSegment[]): AppPlan {
   const lastOn = new Map<string, CapturedSegment>();
   const refused: Array<{ port: number; addr: string; frame: number }> = [];
   const dropped: Array<{ port: number; addr: string; frame: number }> = [];
-  let lastSend: { conn: Conn; call: Extract<CallPlan, { call: 'send' }>; timeUs: number } | null = null;
 
   const open = (s: CapturedSegment): Conn => {
     const local = s.fromHost ? { addr: s.src, port: s.tcp.srcPort } : { addr: s.dst, port: s.tcp.dstPort };
     const remote = s.fromHost ? { addr: s.dst, port: s.tcp.dstPort } : { addr: s.src, port: s.tcp.srcPort };
-    const c: Conn = { tuple: hostTuple(s), local, remote, hostIsn: null, peerIsn: null, opener: null, synAckFrame: null, completedFrame: null, sentHigh: 0, hostDataOrFin: false, finFrame: null, dataAfterFin: 'none', lastHost: null, rsts: [] };
+    const c: Conn = { tuple: hostTuple(s), local, remote, hostIsn: null, peerIsn: null, opener: null, synAckFrame: null, completedFrame: null, sentHigh: 0, hostDataOrFin: false, finFrame: null, dataAfterFin: 'none', lastHost: null, rsts: [], openWrite: null };
     conns.push(c);
     current.set(c.tuple, c);
     return c;
@@ -167,20 +169,24 @@ export function inferApp(segments: readonly CapturedSegment[]): AppPlan {
         const bytes = new Uint8Array(end - from);
         bytes.set(t.payload.subarray(from - start, Math.min(t.payload.length, end - start)));
         c.sentHigh = end;
-        if (lastSend !== null && lastSend.conn === c && lastSend.timeUs === s.timeUs && calls[calls.length - 1] === lastSend.call) {
-          const merged = new Uint8Array(lastSend.call.bytes.length + bytes.length);
-          merged.set(lastSend.call.bytes);
-          merged.set(bytes, lastSend.call.bytes.length);
-          lastSend.call.bytes = merged;
+        const w = c.openWrite;
+        if (w !== null) {
+          const merged = new Uint8Array(w.bytes.length + bytes.length);
+          merged.set(w.bytes);
+          merged.set(bytes, w.bytes.length);
+          w.bytes = merged;
         } else {
-          const call: Extract<CallPlan, { call: 'send' }> = { call: 'send', frame: s.frame, tuple: c.tuple, bytes };
-          calls.push(call);
-          lastSend = { conn: c, call, timeUs: s.timeUs };
+          c.openWrite = { call: 'send', frame: s.frame, tuple: c.tuple, bytes };
+          calls.push(c.openWrite);
         }
+        // PSH ends a write (Linux tcp_push at the end of sendmsg, FreeBSD when the send buffer empties):
+        // data without it is followed by more of the same write, which is made whole at its first segment.
+        if (t.flags & TcpFlags.PSH) c.openWrite = null;
       }
     }
     if (t.flags & TcpFlags.FIN && c.finFrame === null) {
       c.hostDataOrFin = true;
+      c.openWrite = null;
       c.finFrame = s.frame;
       calls.push({ call: 'close', frame: s.frame, tuple: c.tuple });
     }

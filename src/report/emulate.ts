@@ -22,6 +22,8 @@ export function emulateJson(r: EmulateResult): Record<string, unknown> {
       notes: r.app.notes,
     },
     undelivered: r.undelivered,
+    zeroFilled: r.zeroFilled,
+    reordered: r.reordered,
     appErrors: r.appErrors,
   };
 }
@@ -36,10 +38,12 @@ export function formatEmulate(r: EmulateResult): string[] {
   );
   for (const n of app.notes) lines.push(`  ${n}`);
   for (const e of r.appErrors) lines.push(`  could not: ${e}`);
-  if (r.undelivered.length > 0) {
-    const frames = r.undelivered.map((u) => `${u.frame} (${u.reason})`);
-    lines.push(`  not fed to synack: frame${frames.length > 1 ? 's' : ''} ${frames.slice(0, 10).join(', ')}${frames.length > 10 ? ', ...' : ''}`);
+  if (r.undelivered.length > 0) lines.push(`  not fed to synack (bad checksum): ${frameList(r.undelivered.map((u) => u.frame))}`);
+  if (r.reordered.length > 0) {
+    const moved = r.reordered.map((x) => ('before' in x ? `frame ${x.frame} before ${x.before}` : `frame ${x.frame} after ${x.after}`));
+    lines.push(`  fed in the order the acknowledgments show: ${moved.slice(0, 10).join(', ')}${moved.length > 10 ? ', ...' : ''}`);
   }
+  if (r.zeroFilled.length > 0) lines.push(`  payload cut by the capture, fed with zeros: ${frameList(r.zeroFilled)}`);
   lines.push('');
   const rows = r.connections.map((c) => [`${c.local} - ${c.remote}`, c.firstFrame === null ? '-' : String(c.firstFrame), `${c.matched}/${c.expected}`, c.extra > 0 ? `+${c.extra} extra` : '']);
   const head = ['connection (host - peer)', 'first frame', 'matched', ''];
@@ -57,6 +61,10 @@ export function formatEmulate(r: EmulateResult): string[] {
   const extra = r.diffs.filter((d) => d.kind === 'extra').length;
   lines.push('', `matched ${r.matched}/${r.expected} expected segments${extra > 0 ? `; ${extra} segment${extra > 1 ? 's' : ''} synack sent that ${r.host} did not` : ''}`);
   return lines;
+}
+
+function frameList(frames: readonly number[]): string {
+  return `frame${frames.length > 1 ? 's' : ''} ${frames.slice(0, 10).join(', ')}${frames.length > 10 ? `, ... (${frames.length})` : ''}`;
 }
 
 const secs = (t: number | null): string => (t === null ? '' : `${t.toFixed(6)} s`);

@@ -15,6 +15,7 @@ import { opt, tcpFrame } from '../../src/testing/frames.js';
 import type { TcpFrameSpec } from '../../src/testing/frames.js';
 import { LinkType } from '../../src/wire/linktype.js';
 import { synack } from '../cli/run.js';
+import { corpusPath } from '../corpus.js';
 
 const S = '198.18.0.1:80';
 const C = '198.18.0.11:40001';
@@ -223,5 +224,65 @@ describe('a difference, reported in packetdrill notation', () => {
     const ok = synack(['replay', right, '--host', '198.18.0.1']);
     expect(ok.code).toBe(0);
     expect(ok.stdout).toMatch(/\n198\.18\.0\.1:80 - 198\.18\.0\.11:40001 +1 +1\/1\n\nmatched 1\/1 expected segments\n$/);
+  });
+});
+
+describe('segments in the order the acknowledgments show (receive-order.ts)', () => {
+  // zeek-tcp-handshake-reorder.pcap: the capture point saw the server's SYN-ACK (frame 1) before the
+  // client's SYN (frame 2). Neither end can have sent what it did in that order.
+  const file = corpusPath('zeek-tcp-handshake-reorder.pcap');
+
+  test('the server received the SYN before it answered: fed before frame 1, and it answers with a SYN-ACK', () => {
+    const r = emulate(file, { host: '192.150.187.43' });
+    expect(r.reordered).toEqual([{ frame: 2, before: 1 }]);
+    expect(r.app.listeners.map((l) => l.port)).toEqual([80]);
+    // The SYN-ACK differs only where this server (an older Linux) had other buffers than Linux 6.18.
+    expect(r.diffs.find((d) => d.frame === 1)).toMatchObject({ kind: 'differs', fields: ['win', 'options'] });
+    expect(r.appErrors).toEqual([]);
+  });
+
+  test('the client sent its SYN before the SYN-ACK came: the SYN-ACK is fed after the connect()', () => {
+    const r = emulate(file, { host: '141.142.228.5' });
+    expect(r.reordered).toEqual([{ frame: 1, after: 2 }]);
+    expect(r.app.calls.map((c) => [c.call, c.frame])).toEqual([
+      ['connect', 2],
+      ['send', 4],
+      ['close', 12],
+    ]);
+    // Its ACK of the SYN-ACK and its request are there, in the right place (windows: a macOS client).
+    expect(r.diffs.filter((d) => d.frame === 3 || d.frame === 4).map((d) => d.fields)).toEqual([['win'], ['win']]);
+    expect(r.appErrors).toEqual([]);
+  });
+});
+
+describe('checksums', () => {
+  /** The exchange of `handshake` plus a request; frames of the client listed in `bad` get a wrong TCP checksum. */
+  function capture(bad: number[]): Uint8Array {
+    const frames: Array<[number, TcpFrameSpec]> = [...handshake(0, C, 100, 5000), [0.1, { from: C, to: S, flags: 'P.', seq: 101, ack: 5001, payload: 'hi' }]];
+    const sink = new MemorySink();
+    const w = new PcapWriter(sink, { linkType: LinkType.ETHERNET });
+    frames.forEach(([t, spec], i) => {
+      const fromServer = spec.from === S;
+      const bytes = tcpFrame({ srcMac: fromServer ? SERVER_MAC : CLIENT_MAC, dstMac: fromServer ? CLIENT_MAC : SERVER_MAC, ...spec });
+      // Ethernet 14 + IPv4 20 + 16: the TCP checksum field.
+      if (bad.includes(i + 1)) bytes[50] = (bytes[50] as number) ^ 0xff;
+      w.writePacket(1_700_000_000, Math.round(t * 1e9), bytes);
+    });
+    w.close();
+    return sink.toUint8Array();
+  }
+
+  test('a bad one among good ones is not fed: the captured host dropped it too', () => {
+    expect(emulate(openCaptureBytes(capture([3])), { host: '198.18.0.1' }).undelivered).toEqual([{ frame: 3, reason: 'bad-checksum' }]);
+  });
+
+  test('all of a peer\'s bad (checksum offload where it was captured): all fed', () => {
+    const r = emulate(openCaptureBytes(capture([1, 3, 4])), { host: '198.18.0.1' });
+    expect(r.undelivered).toEqual([]);
+    // The connection was made: the handshake and the request reached synack, which acknowledged it.
+    expect(r.appErrors).toEqual([]);
+    const extra = r.diffs.filter((d) => d.kind === 'extra').map((d) => d.actual);
+    expect(extra).toHaveLength(1);
+    expect(extra[0]).toMatch(/^> \. 1:1\(0\) ack 3 win \d+$/);
   });
 });
