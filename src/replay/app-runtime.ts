@@ -151,21 +151,43 @@ export function appFromPlan(plan: AppPlan): EmulationApp {
     },
     actions,
     idle(app) {
+      // This application's own calls bring nothing to read or accept (a close reads first, itself).
+      if (app.cause === 'call') return;
       app.now();
+      // A timer brings no data and completes no handshake: only a connection it ended (ETIMEDOUT) has news.
+      if (app.cause === 'timers') {
+        for (const [tuple, h] of held) {
+          if (app.sockets.fds.get(h.fd)?.tcb.state !== 'CLOSED') continue;
+          if (drain(app, h) === 'failed') {
+            app.sockets.close(h.fd);
+            held.delete(tuple);
+          }
+        }
+        return;
+      }
       for (const [l, fd] of listenFds) {
         if (l.acceptFrom !== null && app.position < l.acceptFrom) continue;
         if (l.acceptUntil !== null && app.position >= l.acceptUntil) continue;
         for (let a = app.sockets.accept(fd); !isErrno(a); a = app.sockets.accept(fd)) {
           const local = app.sockets.getsockname(a.fd);
           if (isErrno(local)) continue;
-          held.set(`${endpointText(local.address, local.port)} ${endpointText(a.peer.address, a.peer.port)}`, { fd: a.fd, eof: false });
+          const tuple = `${endpointText(local.address, local.port)} ${endpointText(a.peer.address, a.peer.port)}`;
+          const h: Held = { fd: a.fd, eof: false };
+          held.set(tuple, h);
+          // What arrived while it waited to be accepted.
+          if (tuple !== app.touched && drain(app, h) === 'failed') {
+            app.sockets.close(h.fd);
+            held.delete(tuple);
+          }
         }
       }
-      for (const [tuple, h] of held) {
-        if (drain(app, h) === 'failed') {
-          app.sockets.close(h.fd);
-          held.delete(tuple);
-        }
+      // After a delivery only its connection has news.
+      const only = app.touched;
+      if (only === null) return;
+      const h = held.get(only);
+      if (h !== undefined && drain(app, h) === 'failed') {
+        app.sockets.close(h.fd);
+        held.delete(only);
       }
     },
   };

@@ -36,6 +36,13 @@ export interface AppContext {
   now(): number;
   /** Frame number of the last segment delivered or action run (0 before the first). */
   readonly position: number;
+  /**
+   * What `idle` runs after: a delivered segment (`touched` is its 4-tuple, "local remote": no other
+   * connection's receive side changed), timers (no data or SYN arrived: only a connection a timer ended
+   * can have news), or a call or the start (anything may have changed).
+   */
+  readonly cause: 'segment' | 'timers' | 'call';
+  readonly touched: string | null;
   /** Records something the application could not do as the capture says it did. */
   fail(msg: string): void;
 }
@@ -174,6 +181,8 @@ export function emulateHost(input: EmulationInput): EmulationRun {
     },
   });
   let position = 0;
+  let touched: string | null = null;
+  let cause: AppContext['cause'] = 'call';
   const app: AppContext = {
     host,
     sockets: host.sockets,
@@ -181,6 +190,12 @@ export function emulateHost(input: EmulationInput): EmulationRun {
     now: () => host.now(),
     get position() {
       return position;
+    },
+    get touched() {
+      return touched;
+    },
+    get cause() {
+      return cause;
     },
     fail: (msg) => appErrors.push(`${((nowUs - base) / 1e6).toFixed(6)} s: ${msg}`),
   };
@@ -212,6 +227,7 @@ export function emulateHost(input: EmulationInput): EmulationRun {
       if (due === null || due > until) break;
       setTime(due);
       host.poll(nowUs);
+      cause = 'timers';
       idle();
     }
   };
@@ -223,14 +239,18 @@ export function emulateHost(input: EmulationInput): EmulationRun {
     runTimers(e.time + base);
     setTime(e.time + base);
     host.now();
+    cause = 'call';
     if (e.seg !== undefined) {
       position = Math.max(position, e.seg.frame);
       deliver(e.seg);
+      touched = hostTuple(e.seg);
+      cause = 'segment';
     } else if (e.action !== undefined) {
       position = Math.max(position, e.action.frame);
       e.action.run(app);
     } else if (e.timed !== undefined) e.timed.run(app);
     idle();
+    touched = null;
   }
   let last = 0;
   for (const s of input.segments) last = Math.max(last, s.timeUs);

@@ -27,7 +27,7 @@ export type { EmulateConnection, EmulateDiff, EmulateOptions, EmulateResult } fr
 export { emulateHost, EMULATION_BASE_US } from './emulator.js';
 export type { ActualSegment, AppAction, AppContext, EmulationApp, EmulationInput, EmulationRun, ExpectedSegment, TimedAction } from './emulator.js';
 export { inferApp, DEFAULT_BACKLOG } from './infer-app.js';
-export type { AppPlan, CallPlan, ListenPlan } from './infer-app.js';
+export type { AppPlan, CallPlan, EndCall, ListenPlan } from './infer-app.js';
 export { appFromPlan } from './app-runtime.js';
 export { hostSegments, hostTuple } from './segments.js';
 export type { CapturedSegment, HostSegments } from './segments.js';

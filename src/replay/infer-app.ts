@@ -50,10 +50,14 @@ export interface ListenPlan {
   closeAt: number | null;
 }
 
-export type CallPlan =
-  | { call: 'connect'; frame: number; local: Endpoint; remote: Endpoint }
-  | { call: 'send'; frame: number; tuple: string; bytes: Uint8Array }
-  | { call: 'close' | 'shutdown' | 'abort'; frame: number; tuple: string };
+/** Ending a connection: close() at a FIN, shutdown(SHUT_WR) at a half-close, SO_LINGER {1, 0} + close() at a RST. */
+export interface EndCall {
+  call: 'close' | 'shutdown' | 'abort';
+  frame: number;
+  tuple: string;
+}
+
+export type CallPlan = { call: 'connect'; frame: number; local: Endpoint; remote: Endpoint } | { call: 'send'; frame: number; tuple: string; bytes: Uint8Array } | EndCall;
 
 export interface AppPlan {
   listeners: ListenPlan[];
@@ -88,6 +92,8 @@ interface Conn {
   rsts: number[];
   /** The last write, while the host's data segments say it goes on (no PSH yet). */
   openWrite: Extract<CallPlan, { call: 'send' }> | null;
+  /** The close() planned at its FIN (a shutdown() if the FIN turns out to be a half-close). */
+  closeCall: EndCall | null;
 }
 
 export function inferApp(segments: readonly CapturedSegment[]): AppPlan {
@@ -103,7 +109,7 @@ export function inferApp(segments: readonly CapturedSegment[]): AppPlan {
   const open = (s: CapturedSegment): Conn => {
     const local = s.fromHost ? { addr: s.src, port: s.tcp.srcPort } : { addr: s.dst, port: s.tcp.dstPort };
     const remote = s.fromHost ? { addr: s.dst, port: s.tcp.dstPort } : { addr: s.src, port: s.tcp.srcPort };
-    const c: Conn = { tuple: hostTuple(s), local, remote, hostIsn: null, peerIsn: null, opener: null, synAckFrame: null, completedFrame: null, sentHigh: 0, hostDataOrFin: false, finFrame: null, dataAfterFin: 'none', lastHost: null, rsts: [], openWrite: null };
+    const c: Conn = { tuple: hostTuple(s), local, remote, hostIsn: null, peerIsn: null, opener: null, synAckFrame: null, completedFrame: null, sentHigh: 0, hostDataOrFin: false, finFrame: null, dataAfterFin: 'none', lastHost: null, rsts: [], openWrite: null, closeCall: null };
     conns.push(c);
     current.set(c.tuple, c);
     return c;
@@ -188,16 +194,13 @@ export function inferApp(segments: readonly CapturedSegment[]): AppPlan {
       c.hostDataOrFin = true;
       c.openWrite = null;
       c.finFrame = s.frame;
-      calls.push({ call: 'close', frame: s.frame, tuple: c.tuple });
+      c.closeCall = { call: 'close', frame: s.frame, tuple: c.tuple };
+      calls.push(c.closeCall);
     }
   }
 
   // close or shutdown: decided by what followed the FIN.
-  for (const c of conns) {
-    if (c.finFrame === null || c.dataAfterFin !== 'acked') continue;
-    const call = calls.find((x) => x.call === 'close' && x.tuple === c.tuple && x.frame === c.finFrame);
-    if (call !== undefined) call.call = 'shutdown';
-  }
+  for (const c of conns) if (c.closeCall !== null && c.dataAfterFin === 'acked') c.closeCall.call = 'shutdown';
 
   const listeners = planListeners(segments, conns, refused, dropped, notes);
   const neverAccepted = new Set(listeners.flatMap((l) => l.neverAccepted));

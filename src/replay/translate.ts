@@ -33,7 +33,8 @@ export interface PeerSegmentPlan {
 /** For every segment the peer sent (by frame number): the host's ISN then, and what its TSecr echoes. */
 export function planTranslation(segments: readonly CapturedSegment[]): Map<number, PeerSegmentPlan> {
   const isn = new Map<string, number>();
-  const ts = new Map<string, number[]>();
+  /** Per 4-tuple: how many host segments had a timestamp, the latest index of each TSval, the last TSval. */
+  const ts = new Map<string, { count: number; index: Map<number, number>; last: number }>();
   const plan = new Map<number, PeerSegmentPlan>();
   for (const s of segments) {
     const k = hostTuple(s);
@@ -42,9 +43,10 @@ export function planTranslation(segments: readonly CapturedSegment[]): Map<numbe
       if (t.flags & TcpFlags.SYN) isn.set(k, t.seq);
       const v = tsVal(t);
       if (v !== null) {
-        const list = ts.get(k) ?? [];
-        list.push(v);
-        ts.set(k, list);
+        let m = ts.get(k);
+        if (m === undefined) ts.set(k, (m = { count: 0, index: new Map(), last: v }));
+        m.index.set(v, m.count++);
+        m.last = v;
       }
       continue;
     }
@@ -52,14 +54,9 @@ export function planTranslation(segments: readonly CapturedSegment[]): Map<numbe
     const ecr = t.flags & TcpFlags.ACK ? tsEcr(t) : null;
     const sent = ts.get(k);
     if (ecr !== null && sent !== undefined) {
-      let i = sent.lastIndexOf(ecr);
-      let offset = 0;
-      if (i < 0) {
-        // Not one of its values (a capture that missed the segment): counted from the latest one.
-        i = sent.length - 1;
-        if (i >= 0) offset = (ecr - (sent[i] as number)) | 0;
-      }
-      if (i >= 0) echo = { index: i, offset };
+      const i = sent.index.get(ecr);
+      // Not one of its values (a capture that missed the segment): counted from the latest one.
+      echo = i !== undefined ? { index: i, offset: 0 } : { index: sent.count - 1, offset: (ecr - sent.last) | 0 };
     }
     plan.set(s.frame, { hostIsn: isn.get(k) ?? null, echo });
   }

@@ -28,7 +28,10 @@ export function emulateJson(r: EmulateResult): Record<string, unknown> {
   };
 }
 
-export function formatEmulate(r: EmulateResult): string[] {
+/** Connections and differences printed before "... N more" (--json has them all). */
+export const EMULATE_TEXT_LIMIT = 100;
+
+export function formatEmulate(r: EmulateResult, limit = EMULATE_TEXT_LIMIT): string[] {
   const lines: string[] = [`${r.file}: synack (${r.personality}) in the place of ${r.host}, with its own ISNs; the peers' segments translated to them`];
   const app = r.app;
   const count = (c: string): number => app.calls.filter((x) => x.call === c).length;
@@ -45,7 +48,7 @@ export function formatEmulate(r: EmulateResult): string[] {
   }
   if (r.zeroFilled.length > 0) lines.push(`  payload cut by the capture, fed with zeros: ${frameList(r.zeroFilled)}`);
   lines.push('');
-  const rows = r.connections.map((c) => [`${c.local} - ${c.remote}`, c.firstFrame === null ? '-' : String(c.firstFrame), `${c.matched}/${c.expected}`, c.extra > 0 ? `+${c.extra} extra` : '']);
+  const rows = r.connections.slice(0, limit).map((c) => [`${c.local} - ${c.remote}`, c.firstFrame === null ? '-' : String(c.firstFrame), `${c.matched}/${c.expected}`, c.extra > 0 ? `+${c.extra} extra` : '']);
   const head = ['connection (host - peer)', 'first frame', 'matched', ''];
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] as string).length)));
   const row = (cells: readonly string[]): string =>
@@ -54,9 +57,15 @@ export function formatEmulate(r: EmulateResult): string[] {
       .join('  ')
       .trimEnd();
   lines.push(row(head), ...rows.map(row));
+  const moreConns = r.connections.slice(limit);
+  if (moreConns.length > 0) {
+    const bad = moreConns.filter((c) => c.matched < c.expected || c.extra > 0).length;
+    lines.push(`... ${moreConns.length} more connections, ${bad} of them with differences (--json lists them all)`);
+  }
   if (r.diffs.length > 0) {
     lines.push('', `differences (${r.diffs.length}), relative to each side's ISNs; TS val is shown, not compared:`);
-    for (const d of r.diffs) lines.push(...formatDiff(d));
+    for (const d of r.diffs.slice(0, limit)) lines.push(...formatDiff(d));
+    if (r.diffs.length > limit) lines.push(`... ${r.diffs.length - limit} more differences (--json lists them all)`);
   }
   const extra = r.diffs.filter((d) => d.kind === 'extra').length;
   lines.push('', `matched ${r.matched}/${r.expected} expected segments${extra > 0 ? `; ${extra} segment${extra > 1 ? 's' : ''} synack sent that ${r.host} did not` : ''}`);
