@@ -27,6 +27,7 @@
  *
  * The plan is data (`AppPlan`); app-runtime.ts carries it out against a Host.
  */
+import { seqAdd, seqGt } from '../wire/seq.js';
 import { TcpFlags } from '../wire/tcp.js';
 import { endpointText, hostTuple } from './segments.js';
 import type { CapturedSegment } from './segments.js';
@@ -85,8 +86,10 @@ interface Conn {
   sentHigh: number;
   hostDataOrFin: boolean;
   finFrame: number | null;
-  /** Peer data after the host's FIN, and whether the host answered it with a RST. */
+  /** New peer data after the host's FIN, and whether the host answered it with a RST. */
   dataAfterFin: 'none' | 'acked' | 'reset';
+  /** Where the peer's data ends so far (to tell new data from a retransmission). */
+  peerEnd: number | null;
   lastHost: CapturedSegment | null;
   /** The host's RST frames. */
   rsts: number[];
@@ -109,7 +112,7 @@ export function inferApp(segments: readonly CapturedSegment[]): AppPlan {
   const open = (s: CapturedSegment): Conn => {
     const local = s.fromHost ? { addr: s.src, port: s.tcp.srcPort } : { addr: s.dst, port: s.tcp.dstPort };
     const remote = s.fromHost ? { addr: s.dst, port: s.tcp.dstPort } : { addr: s.src, port: s.tcp.srcPort };
-    const c: Conn = { tuple: hostTuple(s), local, remote, hostIsn: null, peerIsn: null, opener: null, synAckFrame: null, completedFrame: null, sentHigh: 0, hostDataOrFin: false, finFrame: null, dataAfterFin: 'none', lastHost: null, rsts: [], openWrite: null, closeCall: null };
+    const c: Conn = { tuple: hostTuple(s), local, remote, hostIsn: null, peerIsn: null, opener: null, synAckFrame: null, completedFrame: null, sentHigh: 0, hostDataOrFin: false, finFrame: null, dataAfterFin: 'none', peerEnd: null, lastHost: null, rsts: [], openWrite: null, closeCall: null };
     conns.push(c);
     current.set(c.tuple, c);
     return c;
@@ -140,10 +143,14 @@ export function inferApp(segments: readonly CapturedSegment[]): AppPlan {
         c.opener ??= 'peer';
       }
       if (ack && !rst && c.synAckFrame !== null && c.completedFrame === null && c.opener === 'peer') c.completedFrame = s.frame;
-      if (t.payload.length > 0 && c.finFrame !== null && c.dataAfterFin === 'none') c.dataAfterFin = 'acked';
+      const end = seqAdd(t.seq, s.payloadLength + (syn ? 1 : 0));
+      const fresh = c.peerEnd === null || seqGt(end, c.peerEnd);
+      if (fresh) c.peerEnd = end;
+      // Only new data counts: a closed socket still acknowledges a retransmission of what it had.
+      if (s.payloadLength > 0 && fresh && c.finFrame !== null && c.dataAfterFin === 'none') c.dataAfterFin = 'acked';
       continue;
     }
-    if (c.dataAfterFin === 'acked' && prev !== undefined && !prev.fromHost && prev.tcp.payload.length > 0 && rst) c.dataAfterFin = 'reset';
+    if (c.dataAfterFin === 'acked' && prev !== undefined && !prev.fromHost && prev.payloadLength > 0 && rst) c.dataAfterFin = 'reset';
     c.lastHost = s;
     if (rst) {
       // A RST answering a SYN on a 4-tuple where the host has no connection: nothing listens there.

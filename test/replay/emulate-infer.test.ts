@@ -93,6 +93,19 @@ describe('a server', () => {
   test('data after its FIN, acknowledged: shutdown(SHUT_WR); answered with a RST: close()', () => {
     const base: Array<[number, TcpFrameSpec]> = [...handshake(0, C, 100, 5000), [0.1, { from: S, to: C, flags: 'F.', seq: 5001, ack: 101 }], [0.2, { from: C, to: S, flags: 'P.', seq: 101, ack: 5002, payload: 'more' }]];
     expect(calls(plan([...base, [0.2001, { from: S, to: C, flags: '.', seq: 5002, ack: 105 }]], '198.18.0.1'))).toEqual([['shutdown', 4]]);
+    // A retransmission of data from before the FIN is no news: a closed socket acknowledges it too.
+    const again = plan(
+      [
+        ...handshake(0, C, 100, 5000),
+        [0.05, { from: C, to: S, flags: 'P.', seq: 101, ack: 5001, payload: 'old' }],
+        [0.0501, { from: S, to: C, flags: '.', seq: 5001, ack: 104 }],
+        [0.1, { from: S, to: C, flags: 'F.', seq: 5001, ack: 104 }],
+        [0.2, { from: C, to: S, flags: 'P.', seq: 101, ack: 5002, payload: 'old' }],
+        [0.2001, { from: S, to: C, flags: '.', seq: 5002, ack: 104 }],
+      ],
+      '198.18.0.1',
+    );
+    expect(calls(again)).toEqual([['close', 6]]);
     const reset = plan([...base, [0.2001, { from: S, to: C, flags: 'R', seq: 5002 }]], '198.18.0.1');
     // The RST answered data on a closed socket: the abort planned for it finds no descriptor left.
     expect(calls(reset)).toEqual([
