@@ -2,7 +2,9 @@
  * Emulate mode's inference of the application (src/replay/infer-app.ts) on small captures built here
  * with synack's frame builders (testing/frames tcpFrame, PcapWriter): which calls each pattern of the
  * host's segments stands for. Then a capture whose SYN-ACK is not what Linux sends: the difference is
- * reported in packetdrill notation, by the library and by the CLI (exit 1; 0 when it is right).
+ * reported in packetdrill notation, by the library and by the CLI (exit 1; 0 when it is right). Then
+ * the order of segments a capture point reordered, checksums, and a conversation of two synack Hosts
+ * that each side, emulated, must reproduce segment for segment (its half-close needs the shutdown()).
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +14,7 @@ import { MemorySink, openCaptureBytes, PcapWriter } from '../../src/capture/inde
 import { emulate, hostSegments, inferApp } from '../../src/replay/index.js';
 import type { AppPlan } from '../../src/replay/index.js';
 import { opt, tcpFrame } from '../../src/testing/frames.js';
+import { Network } from '../../src/testing/network.js';
 import type { TcpFrameSpec } from '../../src/testing/frames.js';
 import { LinkType } from '../../src/wire/linktype.js';
 import { synack } from '../cli/run.js';
@@ -297,5 +300,64 @@ describe('checksums', () => {
     const extra = r.diffs.filter((d) => d.kind === 'extra').map((d) => d.actual);
     expect(extra).toHaveLength(1);
     expect(extra[0]).toMatch(/^> \. 1:1\(0\) ack 3 win \d+$/);
+  });
+});
+
+describe('synack in the place of synack: a capture of two synack Hosts (testing/Network)', () => {
+  /**
+   * The server answers, then shuts down its sending side and still takes the client's last words (which
+   * a close() would have answered with a RST); the client closes last. Frames are stamped when sent.
+   */
+  function conversation(): Uint8Array {
+    const net = new Network({ latencyUs: 50, seed: 3 });
+    const server = net.attach({ name: 'server', mac: SERVER_MAC, ipv4: ['198.18.0.1'], neighbors: { '198.18.0.11': CLIENT_MAC } });
+    const client = net.attach({ name: 'client', mac: CLIENT_MAC, ipv4: ['198.18.0.11'], neighbors: { '198.18.0.1': SERVER_MAC } });
+    // Each call at the network's time (Host.now() pushes it down to the socket table).
+    const s = new Proxy(server.sockets, { get: (t, k) => (server.now(), Reflect.get(t, k)) });
+    const c = new Proxy(client.sockets, { get: (t, k) => (client.now(), Reflect.get(t, k)) });
+    const ok = <T>(r: T | string): T => {
+      if (typeof r === 'string') throw new Error(r);
+      return r;
+    };
+    const lfd = ok(s.socket('inet'));
+    s.bind(lfd, '198.18.0.1', 80);
+    s.listen(lfd, 16);
+    const cfd = ok(c.socket('inet'));
+    c.bind(cfd, '198.18.0.11', 40001);
+    c.connect(cfd, '198.18.0.1', 80);
+    net.advance(10_000);
+    const afd = ok(s.accept(lfd)).fd;
+    c.send(cfd, new TextEncoder().encode('hello\r\n'));
+    net.advance(10_000);
+    ok(s.recv(afd));
+    s.send(afd, new TextEncoder().encode('reply\r\n'));
+    s.shutdown(afd, 'SHUT_WR');
+    net.advance(10_000);
+    ok(c.recv(cfd));
+    c.send(cfd, new TextEncoder().encode('more\r\n'));
+    net.advance(300_000);
+    ok(s.recv(afd));
+    c.close(cfd);
+    net.advance(10_000);
+    s.close(afd);
+    net.advance(10_000);
+    const sink = new MemorySink();
+    const w = new PcapWriter(sink, { linkType: LinkType.ETHERNET });
+    for (const f of net.frames) w.writePacket(1_700_000_000 + Math.floor(f.time / 1e6), (f.time % 1e6) * 1000, f.frame);
+    w.close();
+    return sink.toUint8Array();
+  }
+
+  test.each([
+    ['198.18.0.1', ['send', 'shutdown']],
+    ['198.18.0.11', ['connect', 'send', 'send', 'close']],
+  ])('%s: every segment, and the calls that made them', (host, expectedCalls) => {
+    const bytes = conversation();
+    const r = emulate(openCaptureBytes(bytes), { host, seed: 99 });
+    expect(r.app.calls.map((x) => x.call)).toEqual(expectedCalls);
+    expect(r.appErrors).toEqual([]);
+    expect(r.diffs).toEqual([]);
+    expect(r.expected).toBeGreaterThan(5);
+    expect(r.matched).toBe(r.expected);
   });
 });
