@@ -283,7 +283,7 @@ export function emulateHost(input: EmulationInput): EmulationRun {
     if (s.fromHost) expected.push({ frame: s.frame, timeUs: s.timeUs, view: expectedBook.local(tuple, s.tcp, s.payloadLength) });
     else expectedBook.notePeer(tuple, s.tcp);
     const conn = expectedBook.connOf(tuple);
-    if (!firstFrames.has(conn)) firstFrames.set(conn, s.frame);
+    firstFrames.set(conn, Math.min(firstFrames.get(conn) ?? s.frame, s.frame));
   }
   return { expected, actual, undelivered, zeroFilled, appErrors, firstFrames, trace: host.trace, host };
 }

@@ -252,6 +252,7 @@ describe('segments in the order the acknowledgments show (receive-order.ts)', ()
     const r = emulate(file, { host: '192.150.187.43' });
     expect(r.reordered).toEqual([{ frame: 2, before: 1 }]);
     expect(r.app.listeners.map((l) => l.port)).toEqual([80]);
+    expect(r.connections.map((c) => c.firstFrame)).toEqual([1]);
     // The SYN-ACK differs only where this server (an older Linux) had other buffers than Linux 6.18.
     expect(r.diffs.find((d) => d.frame === 1)).toMatchObject({ kind: 'differs', fields: ['win', 'options'] });
     expect(r.appErrors).toEqual([]);
