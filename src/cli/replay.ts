@@ -7,9 +7,11 @@
  * `--write` copies the capture as pcapng with every frame's verdict as its comment (report/verdict-file).
  * Exit 2 for a damaged file (after everything before the damage) or bad usage, 0 otherwise.
  */
-import { replay, splitEndpoint } from '../replay/index.js';
+import { emulate, replay, splitEndpoint } from '../replay/index.js';
 import type { ConnectionRecord, DemuxRecord, HostTable, ReplayOptions, ReplayResult } from '../replay/index.js';
 import { zeekView } from '../report/replay.js';
+import { emulateJson, formatEmulate } from '../report/emulate.js';
+import { isPersonalityName, personalityByName, PERSONALITY_NAMES } from '../script/env.js';
 import { DiagramCollector } from '../report/diagram.js';
 import { statSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -31,16 +33,25 @@ export const REPLAY_OPTIONS: readonly OptionSpec[] = [
   { name: 'svg', kind: 'string', valueName: 'FILE', help: 'write the --diagram connection as an SVG ladder to FILE' },
   { name: 'write', short: 'w', kind: 'string', valueName: 'FILE.pcapng', help: "copy the capture to FILE.pcapng with a comment on every frame giving synack's verdict" },
   { name: 'infer-listeners', kind: 'string', valueName: 'prepass|lazy|off', help: "how listeners are found: prepass (default) reads the file first; lazy at each one's first SYN-ACK, as synack live must; off: only --listen" },
+  { name: 'host', kind: 'string', valueName: 'ADDR', help: "emulate mode: synack's own stack in ADDR's place; every segment ADDR sent is an expectation (exit 1 if one is not met)" },
+  { name: 'personality', short: 'p', kind: 'string', valueName: 'NAME', help: `with --host: the personality synack plays ADDR with: ${PERSONALITY_NAMES.join(', ')} (default linux)` },
   { name: 'quiet', short: 'q', kind: 'flag', help: 'print only the closing counts (to stderr)' },
 ];
 
 export const REPLAY_USAGE = `usage: synack replay FILE [--json | --ndjson] [--frames] [--listen ADDR:PORT...] [--at FRAME] [--write OUT.pcapng] [-q]
+       synack replay FILE --host ADDR [--personality NAME] [--json] [-q]
 
 Replays a pcap or pcapng file in observe mode: every address becomes a host with a socket table,
 listeners are inferred from who answered SYNs (they take descriptors 3, 4, ... before the first frame),
 an accepted socket takes the lowest free descriptor when its handshake completes, and every TCP frame is
 demultiplexed at its receiver (4-tuple, listener on the exact address, listener on ANY, none) and
-checked against its sender's state. Connection states are Zeek's conn_state and history.`;
+checked against its sender's state. Connection states are Zeek's conn_state and history.
+
+With --host ADDR (emulate mode), synack's own stack stands where ADDR stood: its application is inferred
+from the capture (listen where ADDR answered SYNs, connect where it sent them, send what it sent, close
+or shut down where it sent its FIN, abort where it reset), the peers' segments are fed to it at their
+times with sequence numbers and timestamps translated to its own ISNs, and each segment it sends is
+compared with ADDR's, both relative to their own ISNs. Exit 0 when every one matched, 1 otherwise.`;
 
 /** Socket rows printed per host, and hosts printed, before "... N more" (--json has them all). */
 const MAX_ROWS = 40;
@@ -49,6 +60,9 @@ const MAX_HOSTS = 40;
 export function runReplay(args: ParsedArgs, out: Output, err: (s: string) => void): number {
   const file = args.positionals[0];
   if (file === undefined || args.positionals.length > 1) throw new UsageError(args.positionals.length > 1 ? `one FILE expected, got ${args.positionals.length}` : 'FILE missing');
+  const host = args.values.get('host');
+  if (host !== undefined) return runEmulate(file, host, args, out, err);
+  if (args.values.has('personality')) throw new UsageError('--personality goes with --host ADDR (emulate mode)');
   const json = args.flags.has('json');
   const ndjson = args.flags.has('ndjson');
   if (json && ndjson) throw new UsageError('--json and --ndjson: choose one');
@@ -170,6 +184,36 @@ function fileSize(file: string): number {
   } catch {
     return 0; // replay() reports the file's error itself
   }
+}
+
+/** Options emulate mode has no use for. */
+const OBSERVE_ONLY = ['ndjson', 'frames', 'listen', 'at', 'diagram', 'svg', 'write', 'infer-listeners'] as const;
+
+/** `synack replay FILE --host ADDR`: exit 0 all matched, 1 a difference, 2 bad input. */
+function runEmulate(file: string, host: string, args: ParsedArgs, out: Output, err: (s: string) => void): number {
+  for (const o of OBSERVE_ONLY) if (args.flags.has(o) || args.values.has(o) || args.lists.has(o)) throw new UsageError(`--${o} does not go with --host (emulate mode)`);
+  const name = args.values.get('personality') ?? 'linux';
+  if (!isPersonalityName(name)) throw new UsageError(`--personality must be one of ${PERSONALITY_NAMES.join(', ')}, got ${JSON.stringify(name)}`);
+  const r = emulate(file, { host, personality: personalityByName(name) });
+  if (r.error !== null && r.expected === 0 && r.connections.length === 0) {
+    err(`synack: ${r.error}`);
+    return 2;
+  }
+  const summary = `matched ${r.matched}/${r.expected} expected segments, ${r.diffs.length} differences`;
+  if (args.flags.has('json')) {
+    // The observe-mode object of the same file, with the emulation in it (DESIGN.md output contract).
+    const observed = replay(file, { connView: zeekView, hostTables: false });
+    out.line(JSON.stringify({ ...observed, emulate: emulateJson(r) }));
+  } else if (!args.flags.has('quiet')) {
+    for (const line of formatEmulate(r)) out.line(line);
+  }
+  out.flush();
+  if (args.flags.has('quiet')) err(summary);
+  if (r.error !== null) {
+    err(`synack: ${r.error}`);
+    return 2;
+  }
+  return r.diffs.length === 0 && r.matched === r.expected ? 0 : 1;
 }
 
 // -----------------------------------------------------------------------------------------------------

@@ -7,3 +7,4 @@ export * from './ladder-svg.js';
 export * from './replay.js';
 export * from './diagram.js';
 export * from './verdict-file.js';
+export * from './emulate.js';

@@ -16,10 +16,14 @@ import { tcpFrameRepr } from '../wire/tcp-frame.js';
 import { emitFrame, parseFrame } from '../wire/frame.js';
 import { LinkType } from '../wire/linktype.js';
 import { TcpFlags, emitTcpOptions, tcpOptionsLen } from '../wire/tcp.js';
+import { flagText, segmentText } from '../wire/tcp-text.js';
 import type { TcpOption, TcpRepr } from '../wire/tcp.js';
 import type { Endpoint } from '../tcp/env.js';
 import type { PacketEvent, TcpOptionSpec } from './ast.js';
 import { formatEvent } from './format.js';
+
+// The segment text moved to wire/ (replay/ prints segments too, and layers import only downwards).
+export { flagText, segmentText };
 import type { ScriptConfig } from './env.js';
 import { LOCAL_MAC, REMOTE_MAC } from './env.js';
 
@@ -76,76 +80,6 @@ export class ScriptSocket {
 
 // ---------------------------------------------------------------------------------------------------
 // Text
-
-const FLAG_ORDER: ReadonlyArray<readonly [number, string]> = [
-  [TcpFlags.FIN, 'F'],
-  [TcpFlags.SYN, 'S'],
-  [TcpFlags.RST, 'R'],
-  [TcpFlags.PSH, 'P'],
-  [TcpFlags.ACK, '.'],
-  [TcpFlags.URG, 'U'],
-  [TcpFlags.ECE, 'E'],
-  [TcpFlags.CWR, 'W'],
-  [TcpFlags.AE, 'A'],
-];
-
-/** Flags as a script writes them: `S.`, `F.`, `R`, `-` for none. */
-export function flagText(flags: number): string {
-  let s = '';
-  for (const [bit, letter] of FLAG_ORDER) if (flags & bit) s += letter;
-  return s === '' ? '-' : s;
-}
-
-function optionText(o: TcpOption): string {
-  switch (o.kind) {
-    case 'eol':
-      return 'eol';
-    case 'nop':
-      return 'nop';
-    case 'mss':
-      return `mss ${o.value}`;
-    case 'wscale':
-      return `wscale ${o.shift}`;
-    case 'sack-permitted':
-      return 'sackOK';
-    case 'sack':
-      return `sack ${o.blocks.map(([l, r]) => `${l >>> 0}:${r >>> 0}`).join(' ')}`;
-    case 'timestamps':
-      return `TS val ${o.tsVal >>> 0} ecr ${o.tsEcr >>> 0}`;
-    case 'fast-open':
-      return `FO ${[...o.cookie].map((b) => b.toString(16).padStart(2, '0')).join('')}`;
-    case 'fast-open-exp':
-      return `FOEXP ${[...o.cookie].map((b) => b.toString(16).padStart(2, '0')).join('')}`;
-    case 'unknown':
-      return `opt-${o.type}`;
-    default: {
-      const never: never = o;
-      return never;
-    }
-  }
-}
-
-/**
- * A segment in script notation: `S. 0:0(0) ack 1 win 65535 <mss 1460,nop,wscale 8>`. The padding a
- * header carries after an EOL shows as further EOLs, as packetdrill reads it.
- */
-export function segmentText(seg: TcpRepr): string {
-  const len = seg.payload.length;
-  const seq = seg.seq >>> 0;
-  let s = `${flagText(seg.flags)} ${seq}:${(seq + len) >>> 0}(${len})`;
-  if (seg.flags & TcpFlags.ACK) s += ` ack ${seg.ack >>> 0}`;
-  s += ` win ${seg.window}`;
-  if (seg.urgent !== 0) s += ` urg ${seg.urgent}`;
-  if (seg.options.length > 0) {
-    const items = seg.options.map(optionText);
-    let n = tcpOptionsLen(seg.options);
-    if (seg.options[seg.options.length - 1]?.kind === 'eol') {
-      for (; n % 4 !== 0; n++) items.push('eol');
-    }
-    s += ` <${items.join(',')}>`;
-  }
-  return s;
-}
 
 /** The script line of a packet event without its time. */
 export function scriptPacketText(p: PacketEvent): string {

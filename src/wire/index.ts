@@ -22,3 +22,4 @@ export * from './decode.js';
 export * from './frame-decoder.js';
 export * from './frame.js';
 export * from './tcp-frame.js';
+export * from './tcp-text.js';
