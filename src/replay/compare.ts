@@ -27,6 +27,8 @@ interface TupleBook {
   peerTs: number | null;
   /** Connection number on this 4-tuple: a SYN with a new ISN from a side that already had one starts the next. */
   incarnation: number;
+  /** "tuple#incarnation", made once per incarnation: every view of the connection shares it. */
+  conn: string;
 }
 
 /** One segment the emulated host sent, made relative, with the connection it belongs to. */
@@ -50,7 +52,7 @@ export class SideBook {
   private book(tuple: string): TupleBook {
     let b = this.tuples.get(tuple);
     if (b === undefined) {
-      b = { localIsn: null, peerIsn: null, localTs: null, peerTs: null, incarnation: 0 };
+      b = { localIsn: null, peerIsn: null, localTs: null, peerTs: null, incarnation: 0, conn: `${tuple}#0` };
       this.tuples.set(tuple, b);
     }
     return b;
@@ -62,7 +64,7 @@ export class SideBook {
     const ts = tsVal(t);
     // A retransmitted SYN, or the SYN-ACK of a simultaneous open, repeats the ISN: the bases stay.
     if (t.flags & TcpFlags.SYN && b.peerIsn !== t.seq) {
-      if (b.peerIsn !== null) newIncarnation(b);
+      if (b.peerIsn !== null) newIncarnation(b, tuple);
       b.peerIsn = t.seq;
       b.peerTs = ts;
     } else if (b.peerTs === null) b.peerTs = ts;
@@ -73,7 +75,7 @@ export class SideBook {
     const b = this.book(tuple);
     const ts = tsVal(t);
     if (t.flags & TcpFlags.SYN && b.localIsn !== t.seq) {
-      if (b.localIsn !== null) newIncarnation(b);
+      if (b.localIsn !== null) newIncarnation(b, tuple);
       b.localIsn = t.seq;
       b.localTs = ts;
     } else if (b.localTs === null) b.localTs = ts;
@@ -83,17 +85,18 @@ export class SideBook {
       ack: (t.flags & TcpFlags.ACK) === 0 || b.peerIsn === null ? t.ack : (t.ack - (b.peerIsn as number)) >>> 0,
       options: t.options.map((o) => relOption(o, b)),
     };
-    return { tuple, conn: `${tuple}#${b.incarnation}`, rel, options: rel.options.map(optionFace).join(','), payload: t.payload, length: payloadLength };
+    return { tuple, conn: b.conn, rel, options: rel.options.map(optionFace).join(','), payload: t.payload, length: payloadLength };
   }
 
   /** The connection a segment on `tuple` would belong to now. */
   connOf(tuple: string): string {
-    return `${tuple}#${this.book(tuple).incarnation}`;
+    return this.book(tuple).conn;
   }
 }
 
-function newIncarnation(b: TupleBook): void {
+function newIncarnation(b: TupleBook, tuple: string): void {
   b.incarnation++;
+  b.conn = `${tuple}#${b.incarnation}`;
   b.localIsn = null;
   b.peerIsn = null;
   b.localTs = null;

@@ -9,6 +9,7 @@ import { openCapture } from '../capture/reader.js';
 import type { CaptureError } from '../capture/errors.js';
 import type { CaptureFormat, CaptureReader } from '../capture/frame.js';
 import { formatIpv4, formatIpv6, formatMac } from '../wire/address.js';
+import type { Bytes } from '../wire/bytes.js';
 import { pseudoHeaderSum } from '../wire/checksum.js';
 import { FrameDecoder } from '../wire/frame-decoder.js';
 import { IpProtocol } from '../wire/ipproto.js';
@@ -53,6 +54,7 @@ export function hostSegments(source: string | CaptureReader, self: readonly stri
   const reader = fromPath ? openCapture(source) : source;
   const dec = new FrameDecoder();
   const segments: CapturedSegment[] = [];
+  const names = new Names();
   const seen = new Set<string>();
   const addresses: string[] = [];
   const note = (a: string): void => {
@@ -72,8 +74,8 @@ export function hostSegments(source: string | CaptureReader, self: readonly stri
       const ib = info.bytes;
       if (!info.tcp || ib === null || info.error !== null || info.l4Protocol !== IpProtocol.TCP) continue;
       const v4 = info.addrLen === 4;
-      const src = v4 ? formatIpv4(ib, info.addrOffset) : formatIpv6(ib, info.addrOffset);
-      const dst = v4 ? formatIpv4(ib, info.addrOffset + 4) : formatIpv6(ib, info.addrOffset + 16);
+      const src = v4 ? names.ipv4(ib, info.addrOffset) : names.ipv6(ib, info.addrOffset);
+      const dst = v4 ? names.ipv4(ib, info.addrOffset + 4) : names.ipv6(ib, info.addrOffset + 16);
       note(src);
       note(dst);
       const fromHost = self.includes(src);
@@ -82,6 +84,8 @@ export function hostSegments(source: string | CaptureReader, self: readonly stri
       if (typeof pkt === 'string') continue;
       const tcp = parseTcpRepr(pkt);
       if (typeof tcp === 'string') continue;
+      // Most segments carry no data: one empty array for all of them, not a buffer each.
+      if (tcp.payload.length === 0) tcp.payload = NO_BYTES;
       const whole = info.l4Captured >= info.l4Length;
       const pseudo = pseudoHeaderSum(ib, info.addrOffset, info.addrLen as 4 | 16, IpProtocol.TCP, info.l4Length);
       const ether = fr.linkType === LinkType.ETHERNET && fr.capLen >= 12;
@@ -90,8 +94,8 @@ export function hostSegments(source: string | CaptureReader, self: readonly stri
         timeUs: abs - t0,
         src,
         dst,
-        srcMac: ether ? formatMac(fr.bytes, fr.offset + 6) : null,
-        dstMac: ether ? formatMac(fr.bytes, fr.offset) : null,
+        srcMac: ether ? names.mac(fr.bytes, fr.offset + 6) : null,
+        dstMac: ether ? names.mac(fr.bytes, fr.offset) : null,
         tcp,
         fromHost,
         // Only a segment captured whole can be checked.
@@ -104,6 +108,40 @@ export function hostSegments(source: string | CaptureReader, self: readonly stri
     if (fromPath) reader.close();
   }
   return { file: reader.file, format: reader.format, segments, addresses, frames, error: reader.error };
+}
+
+const NO_BYTES = new Uint8Array(0);
+
+/**
+ * One string per address: a capture names the same few addresses and MACs in every frame, and each
+ * segment kept for the whole emulation would otherwise hold its own copies. IPv4 addresses and MACs are looked up by their numeric value, before any text.
+ */
+class Names {
+  private readonly v4 = new Map<number, string>();
+  private readonly macs = new Map<number, string>();
+  private readonly text = new Map<string, string>();
+
+  ipv4(b: Bytes, off: number): string {
+    const k = b.dv.getUint32(off);
+    let s = this.v4.get(k);
+    if (s === undefined) this.v4.set(k, (s = formatIpv4(b, off)));
+    return s;
+  }
+
+  ipv6(b: Bytes, off: number): string {
+    const t = formatIpv6(b, off);
+    const s = this.text.get(t);
+    if (s !== undefined) return s;
+    this.text.set(t, t);
+    return t;
+  }
+
+  mac(b: Bytes, off: number): string {
+    const k = b.dv.getUint16(off) * 0x1_0000_0000 + b.dv.getUint32(off + 2);
+    let s = this.macs.get(k);
+    if (s === undefined) this.macs.set(k, (s = formatMac(b, off)));
+    return s;
+  }
 }
 
 const ep = (addr: string, port: number): string => (addr.includes(':') ? `[${addr}]:${port}` : `${addr}:${port}`);

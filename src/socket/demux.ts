@@ -172,7 +172,7 @@ function adopt(t: SocketTable, l: Socket, tcb: Tcb, tuple: TupleRecord): Socket 
   child.tuple = tuple;
   if (l.binding !== null) child.binding = t.ports.inherit(l.binding, tuple.localAddress);
   t.tuples.hash(tuple, child);
-  t.live.add(child);
+  t.addLive(child);
   return child;
 }
 

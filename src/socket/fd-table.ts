@@ -11,6 +11,7 @@
  * descriptors cost one array slot each plus a heap entry per hole.
  */
 import type { Result } from './errno.js';
+import { MinHeap } from './min-heap.js';
 
 export const FIRST_FD = 3;
 /** Linux's default soft RLIMIT_NOFILE. */
@@ -25,7 +26,8 @@ export interface FdTableOptions {
 
 export class FdTable<T extends object> {
   private readonly slots: Array<T | undefined> = [];
-  private readonly holes: number[] = [];
+  /** Closed numbers below the mark (key and item: the number). */
+  private readonly holes = new MinHeap<number>();
   private mark: number;
   private count = 0;
   private max: number;
@@ -55,14 +57,14 @@ export class FdTable<T extends object> {
 
   /** The number the next alloc() would return, limit aside. */
   lowestFree(): number {
-    return this.holes.length > 0 ? (this.holes[0] as number) : this.mark;
+    return this.holes.size > 0 ? this.holes.peekKey() : this.mark;
   }
 
   /** Open a descriptor for value: the lowest free number, or 'EMFILE' when that number reaches the limit. */
   alloc(value: T): Result<number> {
     const fd = this.lowestFree();
     if (fd >= this.max) return 'EMFILE';
-    if (this.holes.length > 0) this.popHole();
+    if (this.holes.size > 0) this.holes.pop();
     else this.mark++;
     this.slots[fd] = value;
     this.count++;
@@ -96,7 +98,7 @@ export class FdTable<T extends object> {
     if (old === undefined) return 'EBADF';
     this.slots[fd] = undefined;
     this.count--;
-    this.pushHole(fd);
+    this.holes.push(fd, fd);
     return old;
   }
 
@@ -106,38 +108,5 @@ export class FdTable<T extends object> {
       const v = this.slots[fd];
       if (v !== undefined) yield [fd, v];
     }
-  }
-
-  // Binary min-heap of closed numbers below the mark.
-  private pushHole(fd: number): void {
-    const h = this.holes;
-    let i = h.length;
-    h.push(fd);
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      const p = h[parent] as number;
-      if (p <= fd) break;
-      h[i] = p;
-      i = parent;
-    }
-    h[i] = fd;
-  }
-
-  private popHole(): void {
-    const h = this.holes;
-    const last = h.pop() as number;
-    const n = h.length;
-    if (n === 0) return;
-    let i = 0;
-    for (;;) {
-      const l = 2 * i + 1;
-      if (l >= n) break;
-      const r = l + 1;
-      const c = r < n && (h[r] as number) < (h[l] as number) ? r : l;
-      if ((h[c] as number) >= last) break;
-      h[i] = h[c] as number;
-      i = c;
-    }
-    h[i] = last;
   }
 }

@@ -66,6 +66,14 @@ export class Socket {
   shutWrite = false;
   /** The user called close(): the socket lives on only while TCP needs it (FIN-WAIT, TIME-WAIT...). */
   orphan = false;
+  /**
+   * The deadline under which the table's timer heap holds this socket (-1: none). It may be earlier than
+   * the TCB's real next deadline (a timer was stopped or pushed back), never later.
+   * @internal
+   */
+  timerAt = -1;
+  /** When the socket joined the table's live set: timers due at one instant fire in that order. @internal */
+  liveSeq = 0;
 
   constructor(
     /** Stable number for traces, given by the table (descriptors are reused; this is not). */

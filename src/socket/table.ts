@@ -24,6 +24,7 @@ import { defaultSocketOptions, Socket } from './socket.js';
 import type { Domain, SocketOptions } from './socket.js';
 import { TupleIndex } from './tuple-index.js';
 import { demuxSegment } from './demux.js';
+import { MinHeap } from './min-heap.js';
 import type { DemuxVerdict } from './demux.js';
 export type { DemuxAction, DemuxStep, DemuxVerdict } from './demux.js';
 import type { TupleRecord } from './tuple-index.js';
@@ -79,6 +80,9 @@ export class SocketTable {
   /** @internal */
   readonly byTcb = new Map<Tcb, Socket>();
   private nextId = 1;
+  /** Every live socket's next deadline, filed when it moves earlier (see arm and settle). */
+  private readonly timers = new MinHeap<Socket>();
+  private nextLiveSeq = 0;
   /** @internal */
   readonly init: SocketTableInit;
   private now = 0;
@@ -241,7 +245,8 @@ export class SocketTable {
     s.role = 'listener';
     s.queues = new ListenQueues<Socket>(clampBacklog(backlog, this.settings.somaxconn), this.settings);
     this.listeners.add({ address: b.address, port: b.port, v6only: s.options.v6only }, s);
-    this.live.add(s);
+    this.addLive(s);
+    this.arm(s);
     return 0;
   }
 
@@ -290,8 +295,9 @@ export class SocketTable {
     s.tuple = tuple;
     s.role = 'connection';
     s.tcb.local = { addr: local, port: tuple.localPort };
-    this.live.add(s);
+    this.addLive(s);
     const e = calls.connect(s.tcb, { addr: address, port }, this.now);
+    this.arm(s);
     if (e !== null) return this.err(e);
     return 'EINPROGRESS';
   }
@@ -316,6 +322,7 @@ export class SocketTable {
     const st = s.tcb.state;
     if (st === 'SYN-SENT' || st === 'SYN-RECEIVED') return 'EAGAIN';
     const n = calls.send(s.tcb, data, this.now);
+    this.arm(s);
     if (typeof n !== 'number') return this.err(n);
     return n === 0 && data.length > 0 ? 'EAGAIN' : n;
   }
@@ -327,6 +334,7 @@ export class SocketTable {
     if (s.role !== 'connection') return 'ENOTCONN';
     if (s.shutRead) return new Uint8Array(0);
     const r = calls.receive(s.tcb, max, this.now);
+    this.arm(s);
     if (r === 'EOF') return new Uint8Array(0);
     if (typeof r === 'string') {
       if (r === 'EAGAIN') return s.pendingError !== null ? this.takeError(s) : 'EAGAIN';
@@ -350,6 +358,7 @@ export class SocketTable {
     if (how !== 'SHUT_RD' && !s.shutWrite) {
       s.shutWrite = true;
       const e = calls.shutdownWrite(s.tcb, this.now);
+      this.arm(s);
       if (e !== null && e !== 'ENOTCONN') return this.err(e);
     }
     return 0;
@@ -374,6 +383,7 @@ export class SocketTable {
     if (s.options.linger.onoff && s.options.linger.seconds === 0) calls.abort(s.tcb, this.now);
     else calls.close(s.tcb, this.now);
     if (s.tcb.state === 'CLOSED') this.forget(s);
+    else this.arm(s);
     return 0;
   }
 
@@ -534,28 +544,75 @@ export class SocketTable {
    */
   segmentIn(seg: TcpRepr, local: Endpoint, remote: Endpoint, vlan: number, nowUs: number): DemuxVerdict {
     this.now = nowUs;
-    return demuxSegment(this, seg, local, remote, vlan, nowUs);
+    const v = demuxSegment(this, seg, local, remote, vlan, nowUs);
+    if (v.socket !== null) this.arm(v.socket);
+    if (v.listener !== null && v.listener !== v.socket) this.arm(v.listener);
+    return v;
   }
 
   // ---- timers --------------------------------------------------------------------------------------
 
-  /** The earliest timer deadline of any connection (µs), or null. */
-  pollAt(): number | null {
-    let best: number | null = null;
-    for (const s of this.live) {
-      const t = pollAtTcb(s.tcb);
-      if (t !== null && (best === null || t < best)) best = t;
-    }
-    return best;
+  /** Puts a socket in the live set (once), remembering when: the order its timers fire in at one instant. */
+  /** @internal */
+  addLive(s: Socket): void {
+    if (this.live.has(s)) return;
+    s.liveSeq = this.nextLiveSeq++;
+    this.live.add(s);
   }
 
-  /** Fires every timer due at `nowUs`. */
+  /**
+   * Files a live socket's next deadline when it is earlier than the one on file; called after every
+   * segment, call or timer that touched the socket. A deadline that moved later or went away is left
+   * for settle() to find (lazy deletion): the invariant is only that no live socket's real deadline is
+   * earlier than the one it is filed under.
+   */
+  /** @internal */
+  arm(s: Socket): void {
+    const t = pollAtTcb(s.tcb);
+    if (t === null || (s.timerAt >= 0 && s.timerAt <= t) || !this.live.has(s)) return;
+    s.timerAt = t;
+    this.timers.push(t, s);
+  }
+
+  /** Drops stale entries off the heap until its top is a live socket's real next deadline. */
+  private settle(): void {
+    const h = this.timers;
+    while (h.size > 0) {
+      const t = h.peekKey();
+      const s = h.peekItem();
+      // A socket filed again under an earlier deadline, or gone from the table: a leftover.
+      if (s.timerAt === t && this.live.has(s)) {
+        if (pollAtTcb(s.tcb) === t) return;
+        h.pop();
+        s.timerAt = -1;
+        this.arm(s);
+      } else h.pop();
+    }
+  }
+
+  /** The earliest timer deadline of any connection (µs), or null. */
+  pollAt(): number | null {
+    this.settle();
+    return this.timers.size > 0 ? this.timers.peekKey() : null;
+  }
+
+  /** Fires every timer due at `nowUs`, socket by socket in the order they joined the table. */
   poll(nowUs: number): void {
     this.now = nowUs;
-    for (const s of [...this.live]) {
+    const due: Socket[] = [];
+    for (;;) {
+      this.settle();
+      if (this.timers.size === 0 || this.timers.peekKey() > nowUs) break;
+      const s = this.timers.pop();
+      s.timerAt = -1;
+      due.push(s);
+    }
+    if (due.length > 1) due.sort((a, b) => a.liveSeq - b.liveSeq);
+    for (const s of due) {
       const t = pollAtTcb(s.tcb);
       if (t !== null && t <= nowUs) pollTcb(s.tcb, nowUs);
     }
+    for (const s of due) this.arm(s);
   }
 
   /** Advances the table's notion of time for calls made without a segment or timer. */

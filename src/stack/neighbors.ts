@@ -24,6 +24,12 @@ export const NEIGHBOR_MAX_PENDING = 100;
 
 export class NeighborTable {
   private readonly entries = new Map<string, Entry>();
+  /**
+   * The entries still soliciting, in the order they started (that of `entries`: an entry starts
+   * soliciting when it is made and stops for good when answered or given up). The deadlines are read
+   * on every event, and an emulated server learns one neighbour per client: only these are scanned.
+   */
+  private readonly waiting = new Map<string, Entry>();
 
   lookup(ip: string): string | null {
     return this.entries.get(ip)?.mac ?? null;
@@ -37,6 +43,7 @@ export class NeighborTable {
       return [];
     }
     e.mac = mac;
+    this.waiting.delete(ip);
     e.probes = 0;
     e.nextProbeUs = -1;
     const out = e.pending;
@@ -58,6 +65,7 @@ export class NeighborTable {
     if (e.nextProbeUs >= 0) return false;
     e.probes = 1;
     e.nextProbeUs = nowUs + NEIGHBOR_PROBE_INTERVAL_US;
+    this.waiting.set(ip, e);
     return true;
   }
 
@@ -65,11 +73,12 @@ export class NeighborTable {
   due(nowUs: number): { resolve: string[]; failed: string[] } {
     const resolve: string[] = [];
     const failed: string[] = [];
-    for (const [ip, e] of this.entries) {
+    for (const [ip, e] of this.waiting) {
       if (e.mac !== null || e.nextProbeUs < 0 || e.nextProbeUs > nowUs) continue;
       if (e.probes >= NEIGHBOR_MAX_PROBES) {
         failed.push(ip);
         this.entries.delete(ip);
+        this.waiting.delete(ip);
         continue;
       }
       e.probes++;
@@ -81,7 +90,7 @@ export class NeighborTable {
 
   nextDeadline(): number | null {
     let best: number | null = null;
-    for (const e of this.entries.values()) {
+    for (const e of this.waiting.values()) {
       if (e.mac === null && e.nextProbeUs >= 0 && (best === null || e.nextProbeUs < best)) best = e.nextProbeUs;
     }
     return best;

@@ -19,11 +19,19 @@ import { unreachable } from './state.js';
 
 /** The earliest armed deadline (µs), or null when no timer runs. */
 export function pollAt(tcb: Tcb): number | null {
-  let t = -1;
-  for (const d of [tcb.rtxAt, tcb.persistAt, tcb.delAckAt, tcb.finWait2At, tcb.timeWaitAt, tcb.connectDeadline]) {
-    if (d >= 0 && (t < 0 || d < t)) t = d;
-  }
+  // Called for every socket a segment, call or timer touches: no array per call.
+  let t = earlier(-1, tcb.rtxAt);
+  t = earlier(t, tcb.persistAt);
+  t = earlier(t, tcb.delAckAt);
+  t = earlier(t, tcb.finWait2At);
+  t = earlier(t, tcb.timeWaitAt);
+  t = earlier(t, tcb.connectDeadline);
   return t < 0 ? null : t;
+}
+
+/** The earlier of two deadlines, -1 meaning none. */
+function earlier(t: number, d: number): number {
+  return d >= 0 && (t < 0 || d < t) ? d : t;
 }
 
 /** Fires every timer due at `nowUs`. */

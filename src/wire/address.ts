@@ -114,13 +114,13 @@ function parseIpv6Groups(addr: string): number[] | null {
   return [...head, ...zeros, ...rest, ...tail];
 }
 
+/** "00".."ff". */
+const HEX_BYTE = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
 export function formatMac(b: Bytes, off: number): MacAddress {
-  let s = '';
-  for (let i = 0; i < 6; i++) {
-    if (i) s += ':';
-    s += (b.u8[off + i] as number).toString(16).padStart(2, '0');
-  }
-  return s;
+  // join() makes one flat string; `+=` would leave a chain of eleven pieces, all kept while the MAC is.
+  const u = b.u8;
+  return [HEX_BYTE[u[off] as number], HEX_BYTE[u[off + 1] as number], HEX_BYTE[u[off + 2] as number], HEX_BYTE[u[off + 3] as number], HEX_BYTE[u[off + 4] as number], HEX_BYTE[u[off + 5] as number]].join(':');
 }
 
 export function writeMac(mac: MacAddress, b: Bytes, off: number): void {

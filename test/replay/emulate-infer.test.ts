@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { MemorySink, openCaptureBytes, PcapWriter } from '../../src/capture/index.js';
-import { emulate, hostSegments, inferApp } from '../../src/replay/index.js';
+import { emulate, hostSegments, inferApp, receiveOrder } from '../../src/replay/index.js';
 import type { AppPlan } from '../../src/replay/index.js';
 import { opt, tcpFrame } from '../../src/testing/frames.js';
 import { Network } from '../../src/testing/network.js';
@@ -269,6 +269,48 @@ describe('segments in the order the acknowledgments show (receive-order.ts)', ()
     // Its ACK of the SYN-ACK and its request are there, in the right place (windows: a macOS client).
     expect(r.diffs.filter((d) => d.frame === 3 || d.frame === 4).map((d) => d.fields)).toEqual([['win'], ['win']]);
     expect(r.appErrors).toEqual([]);
+  });
+});
+
+describe('a simultaneous open whose peer SYN the capture shows before the host\'s SYN (receive-order.ts)', () => {
+  // The host is C; its peer S connects to it at the same moment, and a hold between the capture tap and
+  // C's TCP (an NFQUEUE, as in fixtures/simultaneous-open-v4.pcap) let C's SYN out before S's SYN got in.
+  const open = (answer: Array<[number, TcpFrameSpec]>): Array<[number, TcpFrameSpec]> => [
+    [0.0, { from: S, to: C, flags: 'S', seq: 1000 }],
+    ...answer,
+    [0.01, { from: C, to: S, flags: 'S', seq: 5000 }],
+    [0.011, { from: S, to: C, flags: 'S.', seq: 1000, ack: 5001 }],
+    [0.02, { from: C, to: S, flags: 'S.', seq: 5000, ack: 1001 }],
+    [0.0201, { from: S, to: C, flags: '.', seq: 1001, ack: 5001 }],
+    [0.0202, { from: C, to: S, flags: '.', seq: 5001, ack: 1001 }],
+  ];
+  const order = (frames: Array<[number, TcpFrameSpec]>): ReturnType<typeof receiveOrder> =>
+    receiveOrder(hostSegments(openCaptureBytes(pcap(frames)), ['198.18.0.11']).segments);
+  const frameNos = (o: ReturnType<typeof receiveOrder>): number[] => o.segments.map((x) => x.frame);
+
+  test('no reply to the SYN, then the host\'s SYN and a SYN-ACK repeating its ISN: the SYN came after the host\'s', () => {
+    const o = order(open([]));
+    // S's SYN (1) right after C's SYN (2); S's SYN-ACK (3), held with it, just before C's answer to it (6).
+    expect(o.deliverAfter).toEqual({ 1: 2 });
+    expect(o.deliverBefore).toEqual({ 3: 6 });
+    expect(frameNos(o)).toEqual([2, 1, 4, 5, 3, 6]);
+  });
+
+  test('the host answered the SYN with a RST: it had no socket when the SYN came, nothing moves', () => {
+    const o = order(open([[0.0001, { from: C, to: S, flags: 'R.', seq: 0, ack: 1001 }]]));
+    expect(o.deliverAfter).toEqual({});
+    expect(o.deliverBefore).toEqual({});
+    expect(frameNos(o)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+  });
+
+  test('the host\'s SYN-ACK has another ISN than its SYN, or acknowledges another SYN: nothing moves', () => {
+    const otherIsn = open([]).map(([t, f]): [number, TcpFrameSpec] => [t, f.from === C && f.flags === 'S.' ? { ...f, seq: 7000 } : f]);
+    const otherAck = open([]).map(([t, f]): [number, TcpFrameSpec] => [t, f.from === C && f.flags === 'S.' ? { ...f, ack: 2001 } : f]);
+    for (const frames of [otherIsn, otherAck]) {
+      const o = order(frames);
+      expect(o.deliverAfter[1]).toBeUndefined();
+      expect(frameNos(o)[0]).toBe(1);
+    }
   });
 });
 
