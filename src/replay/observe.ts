@@ -26,7 +26,9 @@ import { HOST_DEFAULTS, HostRegistry, sortRows } from './hosts.js';
 import type { HostTable } from './hosts.js';
 import { inferListeners } from './listeners.js';
 import type { InferredListener } from './listeners.js';
+import { tupleHash } from './shard.js';
 import { FrameSeg, Tracker } from './tracker.js';
+import type { TrackerHooks } from './tracker.js';
 import type { ConnectionRecord, DemuxRecord, FrameCounts, ReplayOptions, ReplayResult } from './types.js';
 
 export const REPLAY_DEFAULTS = {
@@ -64,6 +66,22 @@ export interface ObserveSource {
 }
 
 /**
+ * One shard of a parallel replay (parallel.ts): the TCP frames whose 4-tuple hash (shard.ts) is
+ * `index` modulo `of` are this Observer's; every other TCP frame only moves the clock, so lingers and
+ * TIME-WAITs end at the same frame as in a replay of the whole file.
+ */
+export interface ObserverShard {
+  readonly index: number;
+  readonly of: number;
+  readonly hooks: TrackerHooks;
+  /** Before the tracker moves for a frame: phase 0 its clock (every TCP frame), phase 1 the frame (this shard's). */
+  enter(frame: number, phase: 0 | 1): void;
+}
+
+/** A shard's own descriptor limit: none (the merge applies the real one across shards). */
+const SHARD_FD_LIMIT = 2 ** 31 - 1;
+
+/**
  * The observe-mode engine, one frame at a time: what `replay()` drives from a file and `synack live`
  * from an interface. Frames go in through `frame()` (the reader's reused frame object is fine: nothing
  * of it is kept); `finish()` reports the connections still open and returns the result.
@@ -82,9 +100,14 @@ export class Observer {
   private tables: HostTable[] | null = null;
   private hostsAt: number | null = null;
   private finished = false;
+  private readonly shard: ObserverShard | null;
 
-  /** `listeners`: found by a pre-pass over the file (inferListeners); they take the lowest descriptors. */
-  constructor(options: ReplayOptions = {}, listeners: readonly InferredListener[] = []) {
+  /**
+   * `listeners`: found by a pre-pass over the file (inferListeners); they take the lowest descriptors.
+   * `shard`: this Observer replays one shard of the file (parallel.ts).
+   */
+  constructor(options: ReplayOptions = {}, listeners: readonly InferredListener[] = [], shard: ObserverShard | null = null) {
+    this.shard = shard;
     this.mode = options.inferListeners ?? 'lazy';
     const exact = new Set<string>();
     for (const l of options.listen ?? []) exact.add(normaliseEndpoint(l));
@@ -103,6 +126,7 @@ export class Observer {
       const ep = splitEndpoint(name);
       hosts.byText(ep.address)?.addListener(ep.port, true);
     }
+    if (shard !== null) hosts.setFdLimit(SHARD_FD_LIMIT);
     const collect = options.connections ?? true;
     const onConn = options.onConnection;
     this.demux = options.frames ? [] : undefined;
@@ -119,6 +143,7 @@ export class Observer {
         onConn?.(c);
       },
       verdicts: this.demux !== undefined || this.onVerdict !== undefined,
+      hooks: shard?.hooks,
     });
     this.wantTables = options.hostTables ?? true;
     this.tablesAt = options.tablesAt ?? -1;
@@ -137,7 +162,8 @@ export class Observer {
     if (!info.ipChecksumOk) counts.badIpChecksum++;
     // A header the snap length cut is the capture's doing, not a malformed frame (as `synack frames` counts).
     if (info.error !== null && !(info.error === 'truncated' && cut)) counts.malformed++;
-    const tcp = info.tcp && info.bytes !== null;
+    let tcp = info.tcp && info.bytes !== null;
+    if (tcp && this.shard !== null) tcp = this.ownFrame(fr, info, timeUs);
     if (tcp) {
       counts.tcp++;
       if (fr.interfaceId > 0) tracker.multiInterface = true;
@@ -155,6 +181,22 @@ export class Observer {
       this.tables = socketTables(tracker);
       this.hostsAt = fr.index;
     }
+  }
+
+  /** A TCP frame in a shard: the clock moves; true when the frame is this shard's. */
+  private ownFrame(fr: CaptureFrame, info: FrameInfo, timeUs: number): boolean {
+    const shard = this.shard as ObserverShard;
+    if (fr.interfaceId > 0) this.tracker.multiInterface = true;
+    shard.enter(fr.index, 0);
+    this.tracker.advance(timeUs);
+    if (tupleHash(info.bytes as NonNullable<FrameInfo['bytes']>, info.addrOffset, info.addrLen, info.l4Offset) % shard.of !== shard.index) return false;
+    shard.enter(fr.index, 1);
+    return true;
+  }
+
+  /** TIME-WAIT records held now. */
+  get timeWaitSize(): number {
+    return this.tracker.timeWait.size;
   }
 
   /** Each host's socket table as it stands now. */
@@ -209,9 +251,23 @@ function socketTables(tracker: Tracker): HostTable[] {
     }
     if (rows.length > 0) out.push({ host: h.text, sockets: sortRows(rows) });
   }
-  // Hosts whose only sockets are in TIME-WAIT (their models were let go).
-  for (const [host, rows] of tw) out.push({ host, sockets: sortRows(rows) });
+  // Hosts whose only sockets are in TIME-WAIT (their models were let go), by their oldest connection.
+  const rest: HostTable[] = [];
+  for (const [host, rows] of tw) rest.push({ host, sockets: sortRows(rows) });
+  out.push(...rest.sort(byOldestConnection));
   return out;
+}
+
+/** Hosts by the lowest connection id among their sockets, then by address text. */
+export function byOldestConnection(a: HostTable, b: HostTable): number {
+  const d = oldestConnection(a) - oldestConnection(b);
+  return d !== 0 ? d : a.host < b.host ? -1 : a.host > b.host ? 1 : 0;
+}
+
+function oldestConnection(h: HostTable): number {
+  let m = Number.MAX_SAFE_INTEGER;
+  for (const r of h.sockets) if (r.connection !== null && r.connection < m) m = r.connection;
+  return m;
 }
 
 /** Reads the TCP fields the tracker needs straight from the bytes (no TcpPacket, no TcpRepr per frame). */

@@ -26,7 +26,7 @@ import { formatTcpFlags, TcpFlags } from '../wire/tcp.js';
 import { Conn, Endpoint } from './conn.js';
 import type { HostRegistry, Listener } from './hosts.js';
 import { received, sent } from './machine.js';
-import { DeadlineQueue } from './queue.js';
+import { DeadlineHeap } from './queue.js';
 import { TimeWaitTable } from './timewait.js';
 import { St, stateName, type StateNo } from './states.js';
 import type { ConnectionRecord, ConnViewFactory, DemuxRecord, ObserveAction, ReplaySegment } from './types.js';
@@ -73,6 +73,23 @@ export interface TrackerOptions {
   onConnection: (c: ConnectionRecord) => void;
   /** Build DemuxRecords (frames / onVerdict asked for them). */
   verdicts: boolean;
+  /** What a shard of a parallel replay reports to the merge (parallel.ts); none in a plain replay. */
+  hooks?: TrackerHooks;
+}
+
+/**
+ * The facts a shard of a parallel replay cannot settle alone, because they span connections of other
+ * shards: connection ids, each host's descriptors, its model's life, and the TIME-WAIT bound.
+ */
+export interface TrackerHooks {
+  /** A connection was made; `senderIsClient`: its client sent the frame (whose source host was met first). */
+  created(c: Conn, senderIsClient: boolean): void;
+  /** A connection was reported and its descriptors given back. */
+  finalized(c: Conn): void;
+  fdOpened(e: Endpoint, fd: number): void;
+  fdClosed(e: Endpoint, fd: number): void;
+  /** Whether the TIME-WAIT table is full, this shard holding `size` records. */
+  timeWaitFull(size: number): boolean;
 }
 
 const SYN = TcpFlags.SYN;
@@ -83,7 +100,8 @@ const RST = TcpFlags.RST;
 export class Tracker {
   private readonly conns = new TupleIndex<Endpoint>();
   private readonly live = new Set<Conn>();
-  private readonly lingerQ = new DeadlineQueue<Conn>();
+  private readonly lingerQ = new DeadlineHeap<Conn>();
+  private readonly due: Conn[] = [];
   readonly timeWait: TimeWaitTable;
   private readonly seg: ReplaySegment = { frame: 0, timeUs: 0, fromClient: true, flags: 0, seq: 0, ack: 0, window: 0, payloadLength: 0, options: '', badChecksum: false };
   private nextId = 1;
@@ -117,10 +135,7 @@ export class Tracker {
 
   /** Takes one TCP frame; returns its verdict when verdicts are on, else null. */
   frame(f: FrameSeg): DemuxRecord | null {
-    if (f.timeUs > this.now) {
-      this.now = f.timeUs;
-      this.expire();
-    }
+    this.advance(f.timeUs);
     this.curFrame = f.frame;
     this.twReopen = false;
     this.inferred = false;
@@ -140,6 +155,14 @@ export class Tracker {
       }
     }
     return this.process(s, f);
+  }
+
+  /** The capture's clock reaches `timeUs` (a TCP frame's time): lingers and TIME-WAITs that are due end. */
+  advance(timeUs: number): void {
+    if (timeUs > this.now) {
+      this.now = timeUs;
+      this.expire();
+    }
   }
 
   // ---------------------------------------------------------------------------------------------------
@@ -236,6 +259,7 @@ export class Tracker {
     c.server.host.refs++;
     this.indexDir(c.client);
     this.indexDir(c.server);
+    this.o.hooks?.created(c, senderIsClient);
     return senderIsClient ? c.client : c.server;
   }
 
@@ -476,6 +500,7 @@ export class Tracker {
   closeFd(e: Endpoint): void {
     if (e.fd >= 0) {
       e.host.fds.close(e.fd);
+      this.o.hooks?.fdClosed(e, e.fd);
       e.fd = -1;
     }
   }
@@ -536,7 +561,7 @@ export class Tracker {
       this.setState(e, to);
       return;
     }
-    if (this.timeWait.full) {
+    if (this.o.hooks !== undefined ? this.o.hooks.timeWaitFull(this.timeWait.size) : this.timeWait.full) {
       this.toClosed(e);
       e.twOverflow = true;
       return;
@@ -566,6 +591,7 @@ export class Tracker {
     e.fd = fd;
     if (e.isClient) e.conn.clientFd = fd;
     else e.conn.serverFd = fd;
+    this.o.hooks?.fdOpened(e, fd);
   }
 
   private hashEp(e: Endpoint): void {
@@ -653,12 +679,19 @@ export class Tracker {
       const c = e.conn;
       if (!c.finalized && c.closed && !c.lingering) this.linger(c);
     }
+    const due = this.due;
     for (let c = this.lingerQ.popDue(now); c !== undefined; c = this.lingerQ.popDue(now)) {
       c.lingering = false;
       if (c.finalized || !c.closed) continue;
       if (c.lastUs + this.o.closeLingerUs > now) this.linger(c);
-      else this.finalize(c);
+      else due.push(c);
     }
+    if (due.length === 0) return;
+    // Connections that end at the same moment are reported in id order (a parallel replay merges its
+    // shards' reports at one frame by id; nothing else depends on the order).
+    if (due.length > 1) due.sort(byId);
+    for (let i = 0; i < due.length; i++) this.finalize(due[i] as Conn);
+    due.length = 0;
   }
 
   /** Reports a connection: its record goes out, its indexes and view are dropped; a TIME-WAIT end stays in its host until it expires. */
@@ -676,6 +709,7 @@ export class Tracker {
     c.server.host.refs--;
     this.hosts.release(c.client.host);
     this.hosts.release(c.server.host);
+    this.o.hooks?.finalized(c);
   }
 
   /** A reported connection's end: a TIME-WAIT end lives on as its record only; anything else still open goes with the report. */
@@ -750,6 +784,10 @@ function lateVerdict(f: FrameSeg, conn: number, step: DemuxStep, listenerFd: num
     flags: formatTcpFlags(f.flags),
     late: true,
   };
+}
+
+function byId(a: Conn, b: Conn): number {
+  return a.id - b.id;
 }
 
 const WSCALE_TEXT: readonly string[] = Array.from({ length: 15 }, (_, i) => `wscale ${i}`);
