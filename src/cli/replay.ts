@@ -6,14 +6,15 @@
  * (DESIGN.md output contract), `--ndjson` streams verdicts and connection records, then a summary.
  * Exit 2 for a damaged file (after everything before the damage) or bad usage, 0 otherwise.
  */
-import { replay, splitEndpoint } from '../replay/index.js';
+import { MAX_WORKERS, replay, splitEndpoint } from '../replay/index.js';
 import type { ConnectionRecord, DemuxRecord, HostTable, ReplayOptions, ReplayResult } from '../replay/index.js';
-import { zeekView } from '../report/replay.js';
+import { replayCaptureParallel, zeekView } from '../report/replay.js';
 import { DiagramCollector } from '../report/diagram.js';
 import { writeFileSync } from 'node:fs';
 import { linkTypeName } from '../wire/linktype.js';
 import type { OptionSpec, ParsedArgs } from './args.js';
 import { UsageError } from './args.js';
+import { PipeClosed } from './output.js';
 import type { Output } from './output.js';
 
 export const REPLAY_OPTIONS: readonly OptionSpec[] = [
@@ -24,10 +25,11 @@ export const REPLAY_OPTIONS: readonly OptionSpec[] = [
   { name: 'at', kind: 'string', valueName: 'FRAME', help: 'show the socket tables as they stand after frame FRAME (default: at the end)' },
   { name: 'diagram', kind: 'string', valueName: 'CONN|all', help: 'a ladder diagram of connection CONN (an id from the table), or of all' },
   { name: 'svg', kind: 'string', valueName: 'FILE', help: 'write the --diagram connection as an SVG ladder to FILE' },
+  { name: 'workers', short: 'j', kind: 'string', valueName: 'N', help: 'replay over N threads, the frames split by 4-tuple; the same output (default 1)' },
   { name: 'quiet', short: 'q', kind: 'flag', help: 'print only the closing counts (to stderr)' },
 ];
 
-export const REPLAY_USAGE = `usage: synack replay FILE [--json | --ndjson] [--frames] [--listen ADDR:PORT...] [--at FRAME] [-q]
+export const REPLAY_USAGE = `usage: synack replay FILE [--json | --ndjson] [--frames] [--listen ADDR:PORT...] [--at FRAME] [-j N] [-q]
 
 Replays a pcap or pcapng file in observe mode: every address becomes a host with a socket table,
 listeners are inferred from who answered SYNs (they take descriptors 3, 4, ... before the first frame),
@@ -62,6 +64,10 @@ export function runReplay(args: ParsedArgs, out: Output, err: (s: string) => voi
   if (diagramText !== undefined && diagramText !== 'all' && !/^[1-9]\d*$/.test(diagramText)) {
     throw new UsageError(`--diagram needs a connection id or 'all', got ${JSON.stringify(diagramText)}`);
   }
+  const workersText = args.values.get('workers') ?? '1';
+  const workers = Number(workersText);
+  if (!/^\d+$/.test(workersText) || workers < 1 || workers > MAX_WORKERS) throw new UsageError(`--workers needs a number from 1 to ${MAX_WORKERS}, got ${JSON.stringify(workersText)}`);
+  if (workers > 1 && diagramText !== undefined) throw new UsageError('--diagram needs --workers 1 (a diagram is drawn from one thread)');
   const svgFile = args.values.get('svg');
   if (svgFile !== undefined && (diagramText === undefined || diagramText === 'all')) throw new UsageError('--svg FILE needs --diagram CONN (one connection)');
   const diagrams = diagramText === undefined ? null : new DiagramCollector(diagramText === 'all' ? 'all' : new Set([Number(diagramText)]));
@@ -72,7 +78,8 @@ export function runReplay(args: ParsedArgs, out: Output, err: (s: string) => voi
   };
   if (atText !== undefined) options.tablesAt = Number(atText);
   let connections = 0;
-  if (quiet && !json) {
+  // A parallel replay counts its connections itself (connectionCount): no record crosses threads for -q.
+  if (quiet && !json && workers === 1) {
     // Counted, not kept: memory stays flat on any capture.
     options.connections = false;
     options.onConnection = () => void connections++;
@@ -92,13 +99,46 @@ export function runReplay(args: ParsedArgs, out: Output, err: (s: string) => voi
     options.onVerdict = (v) => out.line(formatVerdict(v));
   }
 
+  if (workers > 1) {
+    if (quiet && !json) options.connections = false;
+    const { connView: _v, inferListeners: _i, ...rest } = options;
+    // Async: the exit code is set when the shards are done (main() has returned 0 by then).
+    replayCaptureParallel(file, { ...rest, workers }).then(
+      (r) => {
+        out.flush();
+        // The parallel replay's own fields stay out of the output, which is then the same as with one worker.
+        const { connectionCount, shardFrames: _s, ...plain } = r;
+        process.exitCode = printResult(plain, connectionCount, { json, ndjson, quiet, frames, diagrams, diagramText, svgFile }, out, err);
+      },
+      (e: unknown) => {
+        if (e instanceof PipeClosed) return;
+        throw e;
+      },
+    );
+    return 0;
+  }
   let result: ReplayResult;
   try {
     result = replay(file, options);
   } finally {
     out.flush();
   }
+  return printResult(result, connections, { json, ndjson, quiet, frames, diagrams, diagramText, svgFile }, out, err);
+}
 
+interface PrintOptions {
+  json: boolean;
+  ndjson: boolean;
+  quiet: boolean;
+  frames: boolean;
+  diagrams: DiagramCollector | null;
+  diagramText: string | undefined;
+  svgFile: string | undefined;
+}
+
+/** What is printed once the replay is done (streamed lines are out already); returns the exit code. */
+function printResult(result: ReplayResult, connections: number, p: PrintOptions, out: Output, err: (s: string) => void): number {
+  const { json, ndjson, quiet, frames, diagrams, diagramText, svgFile } = p;
   if (ndjson) {
     const { connections: _c, demux: _d, ...summary } = result;
     out.line(JSON.stringify({ type: 'summary', ...summary }));

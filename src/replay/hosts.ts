@@ -197,7 +197,7 @@ export class Host {
         state: 'LISTEN',
         local: l.exact ? this.endpointText(l.port) : `*:${l.port}`,
         remote: '*:*',
-        queue: `syn ${l.synQueue}, accept 0`,
+        queue: listenerQueueText(l.synQueue),
         connection: null,
         listenerFd: null,
       });
@@ -217,6 +217,11 @@ export class Host {
     }
     return rows;
   }
+}
+
+/** A listener's queue column: children in its SYN queue (the accept queue is empty: accept() is immediate). */
+export function listenerQueueText(synQueue: number): string {
+  return `syn ${synQueue}, accept 0`;
 }
 
 function sendQueueText(n: number): string {

@@ -50,9 +50,14 @@ export function replay(source: string | CaptureReader, options: ReplayOptions = 
   } finally {
     if (fromPath) reader.close();
   }
+  return obs.finish(observeSource(reader));
+}
+
+/** What a reader says about its file (after reading it: a pcapng file may describe interfaces as it goes). */
+export function observeSource(reader: CaptureReader): ObserveSource {
   const linkTypes: number[] = [];
   for (const i of reader.interfaces) if (!linkTypes.includes(i.linkType)) linkTypes.push(i.linkType);
-  return obs.finish({ file: reader.file, format: reader.format, linkTypes, interfaces: reader.interfaces.length, error: reader.error });
+  return { file: reader.file, format: reader.format, linkTypes, interfaces: reader.interfaces.length, error: reader.error };
 }
 
 /** What the source of the frames says about itself, for the result. */
