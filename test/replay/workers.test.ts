@@ -231,6 +231,32 @@ describe('the shard hash', () => {
   });
 });
 
+describe('tools/shard-capture.mjs: the same split across machines', () => {
+  /** A connection's own fields: what a machine replaying one shard file knows exactly. */
+  function own(c: ConnectionRecord): string {
+    return JSON.stringify([c.client, c.server, c.state, c.history, c.frames, c.duration, c.clientState, c.serverState, c.handshake, c.rst, c.fin, c.badChecksum, c.midstream, c.anomalies, c.anomalyCount]);
+  }
+
+  test.each([['fixtures/web-mail-v4.pcap'], ['fixtures/web-mail-v6.pcap'], ['zeek-http-methods-many-clients.pcap'], ['workload']])(
+    '%s in 3 files: every frame once, each file the connections of its shard with their own fields',
+    async (name) => {
+      const file = name === 'workload' ? workload : (ALL_CAPTURES.find((c) => c.name === name)?.path as string);
+      const dir = mkdtempSync(path.join(scratch, 'shards-'));
+      const r = spawnSync(process.execPath, [path.join(PROJECT_ROOT, 'tools', 'shard-capture.mjs'), file, '--of', '3', '--out-dir', dir, '--json'], { encoding: 'utf8' });
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      const split = JSON.parse(r.stdout) as { frames: number; shards: { file: string; frames: number }[] };
+      const whole = single(file);
+      expect(split.frames).toBe(whole.frames.total);
+      const parts = split.shards.map((s) => single(s.file));
+      expect(parts.filter((p) => p.connections.length > 0).length).toBeGreaterThanOrEqual(2);
+      expect(parts.flatMap((p) => p.connections.map(own)).sort()).toEqual(whole.connections.map(own).sort());
+      // File i holds the TCP frames worker i of `--workers 3` replays.
+      expect(parts.map((p) => p.frames.tcp)).toEqual((await parallel(file, 3, { connections: false, hostTables: false })).shardFrames);
+    },
+  );
+});
+
 describe('synack replay --workers', () => {
   test('the same output with -j 1 and -j 2: table, --json --frames, --ndjson --frames, -q, --at', () => {
     const file = path.join(FIXTURES_DIR, 'web-mail-v4.pcap');
