@@ -22,6 +22,6 @@ export type {
   ReplaySegment,
   ReplayStateNote,
 } from './types.js';
-export { defaultWorkers, MAX_WORKERS, replayParallel } from './parallel.js';
+export { MAX_WORKERS, replayParallel } from './parallel.js';
 export type { ConnViewModule, ParallelReplayOptions, ParallelReplayResult } from './parallel.js';
 export { tupleHash } from './shard.js';

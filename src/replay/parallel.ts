@@ -24,7 +24,6 @@
  * The connection view runs inside the shards, so it is named as a module and an export, not passed
  * as a function (report/'s replayCaptureParallel names Zeek's).
  */
-import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { FdTable } from '../socket/fd-table.js';
 import { HOST_DEFAULTS, listenerQueueText, sortRows } from './hosts.js';
@@ -57,12 +56,6 @@ export interface ParallelReplayResult extends ReplayResult {
 
 /** Most worker threads (the merge keys a shard's descriptor into a number with it). */
 export const MAX_WORKERS = 64;
-
-/** How many workers make sense here: the cores, less one for the merge when there are many. */
-export function defaultWorkers(): number {
-  const n = availableParallelism();
-  return Math.max(1, Math.min(MAX_WORKERS, n > 4 ? n - 1 : n));
-}
 
 /** Replays `path` in observe mode over `workers` threads; the result equals `replay(path, options)`'s. */
 export async function replayParallel(path: string, options: ParallelReplayOptions): Promise<ParallelReplayResult> {

@@ -25,10 +25,13 @@
 const RING = 1 << 16;
 /** Frames between a reader's catch-ups on rings it has not needed. */
 const CATCH_UP_EVERY = 1024;
-/** Busy polls before a wait sleeps on the futex (a shard a few frames behind arrives within them). */
-const SPINS = 2000;
-/** A wait sleeps at most this long before it looks again (a missed wake-up costs no more). */
-const WAIT_MS = 2;
+/**
+ * Busy polls before a wait sleeps on the futex: about a microsecond, what a shard a frame or two behind
+ * needs. Longer spinning steals the core the other shard needs when the machine has few.
+ */
+const SPINS = 200;
+/** A sleeping wait looks again after this long even without a wake-up (none is lost, but be safe). */
+const WAIT_MS = 20;
 
 // Int32 words of the header, per shard: progress, done, head (entries written), waiting-for frame.
 const PROGRESS = 0;
@@ -168,7 +171,13 @@ export class TimeWaitShare {
       const p = Atomics.load(a, h + PROGRESS);
       if (!after(frame, p) || Atomics.load(a, h + DONE) === 1) return;
       if (i < SPINS) continue;
-      Atomics.store(a, h + WAITING, frame);
+      // Ask shard s to wake its waiters once it has done the smallest frame any of them waits for.
+      for (;;) {
+        const w = Atomics.load(a, h + WAITING);
+        if (w !== 0 && !after(w, frame)) break;
+        if (Atomics.compareExchange(a, h + WAITING, w, frame) === w) break;
+      }
+      // Progress moved since it was read: the wait returns at once ('not-equal').
       Atomics.wait(a, h + PROGRESS, p, WAIT_MS);
     }
   }
