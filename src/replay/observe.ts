@@ -199,11 +199,6 @@ export class Observer {
     return true;
   }
 
-  /** TIME-WAIT records held now. */
-  get timeWaitSize(): number {
-    return this.tracker.timeWait.size;
-  }
-
   /** Each host's socket table as it stands now. */
   socketTables(): HostTable[] {
     return socketTables(this.tracker);
@@ -245,6 +240,7 @@ export class Observer {
 
 /** Each host's listeners and sockets, with the TIME-WAIT records of its address; hosts with nothing are left out. */
 function socketTables(tracker: Tracker): HostTable[] {
+  tracker.settleAll();
   const tw = tracker.timeWait.rowsByHost();
   const out: HostTable[] = [];
   for (const h of tracker.hosts.list()) {

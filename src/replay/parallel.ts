@@ -32,7 +32,7 @@ import { inferListeners } from './listeners.js';
 import { byOldestConnection, replay, REPLAY_DEFAULTS, splitEndpoint } from './observe.js';
 import { EventReader, hostKey, loadConnView, Op } from './shard-events.js';
 import type { ConnViewModule, EventBatch, ShardDone, ShardHosts, ShardInit, ShardStart, ShardWants } from './shard-events.js';
-import { TimeWaitShare } from './tw-share.js';
+import { TimeWaitArbiter, timeWaitMemory } from './tw-share.js';
 import type { ConnectionRecord, DemuxRecord, ReplayOptions, ReplayResult } from './types.js';
 
 export type { ConnViewModule } from './shard-events.js';
@@ -71,12 +71,18 @@ export async function replayParallel(path: string, options: ParallelReplayOption
     verdicts: options.frames === true || options.onVerdict !== undefined,
     tables: options.hostTables ?? true,
   };
-  const sab = TimeWaitShare.allocate(n);
+  const memory = timeWaitMemory(n);
+  const maxTimeWait = options.maxTimeWait ?? REPLAY_DEFAULTS.maxTimeWait;
   const url = options.workerUrl ?? new URL('./shard-worker.js', import.meta.url);
   const merge = new Merge(n, want, options);
   const workers: Worker[] = [];
+  let failed = false;
   try {
-    const ended = new Promise<void>((resolve, reject) => {
+    const ended = new Promise<void>((resolve, rejectWith) => {
+      const reject = (e: Error): void => {
+        failed = true;
+        rejectWith(e);
+      };
       let left = n;
       for (let i = 0; i < n; i++) {
         const init: ShardInit = {
@@ -88,13 +94,13 @@ export async function replayParallel(path: string, options: ParallelReplayOption
             inferListeners: mode,
             closeLingerUs: options.closeLingerUs,
             timeWaitUs: options.timeWaitUs,
-            maxTimeWait: options.maxTimeWait ?? REPLAY_DEFAULTS.maxTimeWait,
+            maxTimeWait,
             fdLimit: options.fdLimit,
             tablesAt: options.tablesAt,
           },
           view: options.connView ?? null,
           want,
-          timeWait: sab,
+          timeWait: memory,
         };
         const w = new Worker(url, { workerData: init });
         workers.push(w);
@@ -115,7 +121,9 @@ export async function replayParallel(path: string, options: ParallelReplayOption
     // The pre-pass runs while the workers start.
     const start: ShardStart = { type: 'start', listeners: mode === 'prepass' ? inferListeners(path) : [] };
     for (const w of workers) w.postMessage(start);
-    await ended;
+    // The TIME-WAIT bound is counted here while the shards run (tw-share.ts).
+    const arbiter = new TimeWaitArbiter(memory, maxTimeWait).run(() => failed);
+    await Promise.all([ended, arbiter]);
     return merge.result(mode);
   } finally {
     for (const w of workers) void w.terminate();

@@ -16,6 +16,7 @@ import type { CaptureError } from '../capture/errors.js';
 import type { CaptureFormat } from '../capture/frame.js';
 import type { Host } from './hosts.js';
 import type { InferredListener } from './listeners.js';
+import type { TimeWaitMemory } from './tw-share.js';
 import type { ConnViewFactory, FrameCounts } from './types.js';
 
 export const Op = {
@@ -182,7 +183,7 @@ export interface ShardInit {
   view: ConnViewModule | null;
   /** Which events the merge needs (none: counts only). */
   want: ShardWants;
-  timeWait: SharedArrayBuffer;
+  timeWait: TimeWaitMemory;
 }
 
 export interface ShardWants {

@@ -14,10 +14,11 @@ import { openCapture } from '../capture/reader.js';
 import { Observer, observeSource } from './observe.js';
 import type { ObserverShard } from './observe.js';
 import { EventWriter, hostKey, loadConnView, Op } from './shard-events.js';
+import type { Endpoint } from './conn.js';
 import type { ShardDone, ShardHosts, ShardInit, ShardStart } from './shard-events.js';
 import type { TrackerHooks } from './tracker.js';
-import { TimeWaitShare } from './tw-share.js';
-import type { ConnectionRecord } from './types.js';
+import { TimeWaitShard } from './tw-share.js';
+import type { ConnectionRecord, DemuxRecord } from './types.js';
 
 const port = parentPort;
 if (port === null) throw new Error('shard-worker: not started as a worker thread');
@@ -30,8 +31,21 @@ const want = init.want;
 const ids = want.records || want.verdicts || want.tables;
 /** Reports: for records, and for the host models' lives (tables). */
 const reports = want.records || want.tables;
-const out = new EventWriter((b, transfer) => port.postMessage(b, transfer));
-const share = new TimeWaitShare(init.timeWait, init.of, init.index, init.options.maxTimeWait);
+const share = new TimeWaitShard(init.timeWait, init.index);
+/**
+ * Verdicts of frames whose receiver asked for a TIME-WAIT record not answered yet: their `state` says
+ * TIME-WAIT until the answer; a batch goes out only once its verdicts are right.
+ */
+let unsettled: { v: DemuxRecord; seq: number; sender: boolean }[] = [];
+const out = new EventWriter((b, transfer) => {
+  for (const u of unsettled) {
+    if (share.decision(u.seq)) continue;
+    if (u.sender) u.v.sender = 'CLOSED';
+    else u.v.state = 'CLOSED';
+  }
+  unsettled = [];
+  port.postMessage(b, transfer);
+});
 
 let frame = 0;
 let phase = 0;
@@ -40,6 +54,12 @@ let atEnd = false;
 /** The record of the connection being reported (onConnection comes just before `finalized`). */
 let record: ConnectionRecord | null = null;
 let reported = 0;
+/** The end that asked for a TIME-WAIT record during frame `askedAt` (for that frame's verdict). */
+let askedAt = -1;
+let asked: Endpoint | null = null;
+/** The unsettled end a frame was let through from (tracker.ts `touch`), during frame `deferredAt`. */
+let deferredAt = -1;
+let deferred: Endpoint | null = null;
 
 const major = (): number => frame * 4 + phase;
 /** Events of connections that end at one frame in every shard: the merge orders them by connection id. */
@@ -82,7 +102,17 @@ const hooks: TrackerHooks = {
     out.host(e.host);
     out.num(fd);
   },
-  timeWaitFull: (size) => share.full(frame, size),
+  timeWaitAttempt(e, now, until) {
+    asked = e;
+    askedAt = frame;
+    return share.attempt(frame, now, until);
+  },
+  timeWaitDecision: (seq) => share.decision(seq),
+  timeWaitGone: (tw) => share.gone(frame, tw.seq),
+  timeWaitDeferred(e) {
+    deferred = e;
+    deferredAt = frame;
+  },
 };
 
 const shard: ObserverShard = {
@@ -109,6 +139,10 @@ const obs = new Observer(
     onConnection: (c) => void (record = c),
     onVerdict: want.verdicts
       ? (v) => {
+          // An admission left to settle later is always the receiver's (one asked for the sender, by
+          // revive, is answered at once): the verdict's state waits for the answer.
+          if (asked !== null && askedAt === v.frame && asked.twPending >= 0) unsettled.push({ v, seq: asked.twPending, sender: false });
+          if (deferred !== null && deferredAt === v.frame && deferred.twPending >= 0) unsettled.push({ v, seq: deferred.twPending, sender: true });
           out.begin(Op.verdict, major(), false);
           out.obj(v);
         }
@@ -137,7 +171,7 @@ try {
   for (let fr = reader.next(); fr !== null; fr = reader.next()) {
     obs.frame(fr);
     last = fr.index;
-    share.publish(last, obs.timeWaitSize);
+    share.progress(last);
     if (last === tablesAt) {
       frame = last;
       phase = 2;

@@ -28,6 +28,7 @@ import type { HostRegistry, Listener } from './hosts.js';
 import { received, sent } from './machine.js';
 import { DeadlineHeap } from './queue.js';
 import { TimeWaitTable } from './timewait.js';
+import type { TwSock } from './timewait.js';
 import { St, stateName, type StateNo } from './states.js';
 import type { ConnectionRecord, ConnViewFactory, DemuxRecord, ObserveAction, ReplaySegment } from './types.js';
 
@@ -88,8 +89,14 @@ export interface TrackerHooks {
   finalized(c: Conn): void;
   fdOpened(e: Endpoint, fd: number): void;
   fdClosed(e: Endpoint, fd: number): void;
-  /** Whether the TIME-WAIT table is full, this shard holding `size` records. */
-  timeWaitFull(size: number): boolean;
+  /** An end asks for a TIME-WAIT record at clock `now`, to last until `until`; returns the admission's number. */
+  timeWaitAttempt(e: Endpoint, now: number, until: number): number;
+  /** Whether admission `seq` got its record (waits until it is decided). */
+  timeWaitDecision(seq: number): boolean;
+  /** A record ended before its time (RST, reuse, replaced). */
+  timeWaitGone(tw: TwSock): void;
+  /** A frame from `e`, whose admission is not settled, was let through unsettled: its verdict's sender state waits for the answer. */
+  timeWaitDeferred(e: Endpoint): void;
 }
 
 const SYN = TcpFlags.SYN;
@@ -125,7 +132,7 @@ export class Tracker {
     readonly hosts: HostRegistry,
     private readonly o: TrackerOptions,
   ) {
-    this.timeWait = new TimeWaitTable(o.maxTimeWait);
+    this.timeWait = new TimeWaitTable(o.maxTimeWait, o.hooks?.timeWaitGone);
   }
 
   /** Every connection not yet reported. */
@@ -142,12 +149,14 @@ export class Tracker {
     const fl = f.flags;
     const bareSyn = (fl & (SYN | ACK | RST)) === SYN;
     let s = this.lookup(f);
+    if (s !== undefined && s.conn.twPending) this.touch(s, f);
     if (s !== undefined && bareSyn && s.isClient && this.isNewIsn(s.conn, f)) {
       this.supersede(s.conn);
       s = undefined;
     }
     if (s === undefined) {
       s = this.adopt(f);
+      if (s !== undefined && s.conn.twPending) this.settle(s.conn);
       if (s === undefined) {
         const late = this.lateFrame(f, bareSyn);
         if (late !== undefined) return late;
@@ -529,7 +538,7 @@ export class Tracker {
     if (from < 0) return false;
     e.abortedFrom = -1;
     if (from === St.TIME_WAIT) {
-      this.toStateOrTimeWait(e, St.TIME_WAIT);
+      this.toStateOrTimeWait(e, St.TIME_WAIT, true);
       return true;
     }
     this.setState(e, from as StateNo);
@@ -555,22 +564,99 @@ export class Tracker {
     this.setState(e, St.CLOSED);
   }
 
-  /** TIME-WAIT for `timeWaitUs`, unless the host holds its maximum (Linux: "time wait bucket table overflow" → CLOSED). */
-  toStateOrTimeWait(e: Endpoint, to: StateNo): void {
+  /**
+   * TIME-WAIT for `timeWaitUs`, unless the replay holds its maximum of records (Linux: "time wait bucket
+   * table overflow" → CLOSED). `decideNow`: the rest of this frame reads the outcome.
+   */
+  toStateOrTimeWait(e: Endpoint, to: StateNo, decideNow = false): void {
     if (to !== St.TIME_WAIT) {
       this.setState(e, to);
       return;
     }
-    if (this.o.hooks !== undefined ? this.o.hooks.timeWaitFull(this.timeWait.size) : this.timeWait.full) {
-      this.toClosed(e);
-      e.twOverflow = true;
-      return;
+    const until = this.now + this.o.timeWaitUs;
+    const h = this.o.hooks;
+    let seq = -1;
+    let settled = true;
+    if (h === undefined) {
+      if (this.timeWait.full) {
+        this.overflow(e);
+        return;
+      }
+    } else {
+      // A parallel replay: the table is counted over every shard, so tw-share.ts decides. Meanwhile the
+      // end is in TIME-WAIT, and its connection settles the admission before anything reads it again
+      // (settle); a record this one would replace must be settled first, and a caller reading the
+      // outcome at once waits for it.
+      let old = this.timeWait.lookupOf(e);
+      if (old !== undefined && old.ep !== null && old.ep.conn.twPending) {
+        this.settle(old.ep.conn);
+        old = this.timeWait.lookupOf(e);
+      }
+      seq = h.timeWaitAttempt(e, this.now, until);
+      settled = decideNow || old !== undefined;
+      if (settled && !h.timeWaitDecision(seq)) {
+        this.overflow(e);
+        return;
+      }
     }
     // The socket leaves its host's index; a TIME-WAIT record takes its 4-tuple (Linux tcp_time_wait).
     if (e.hashed) this.unhashEp(e);
     this.closeFd(e);
     this.setState(e, St.TIME_WAIT);
-    e.tw = this.timeWait.add(e, this.now + this.o.timeWaitUs);
+    e.tw = this.timeWait.add(e, until);
+    e.tw.seq = seq;
+    if (!settled) {
+      e.twPending = seq;
+      e.conn.twPending = true;
+    }
+  }
+
+  /** No room for a TIME-WAIT record: straight to CLOSED, its last ACK still allowed (machine.ts). */
+  private overflow(e: Endpoint): void {
+    this.toClosed(e);
+    e.twOverflow = true;
+  }
+
+  /** A parallel replay: settles the TIME-WAIT admissions of `c`'s ends before anything reads them. */
+  settle(c: Conn): void {
+    c.twPending = false;
+    this.settleEnd(c.client);
+    this.settleEnd(c.server);
+  }
+
+  private settleEnd(e: Endpoint): void {
+    const seq = e.twPending;
+    if (seq < 0) return;
+    e.twPending = -1;
+    if ((this.o.hooks as TrackerHooks).timeWaitDecision(seq)) return;
+    // Turned away: as if it had gone to CLOSED at once (its record was never counted). The record waits
+    // in the expiry queue until its time: it must not hold the connection that long.
+    const tw = e.tw;
+    if (tw !== null) {
+      this.timeWait.remove(tw, true);
+      tw.ep = null;
+      e.tw = null;
+    }
+    this.overflow(e);
+  }
+
+  /**
+   * A frame reaches a connection whose TIME-WAIT admissions are not settled. A bare ACK sent by the
+   * unsettled end to a settled peer does the same with either answer (machine.ts: TIME-WAIT and an
+   * overflowed CLOSED both let it pass, and it changes neither) — the last ACK of a close, an RTT after
+   * the admission, when the answer may not be in yet — so it goes through and only its verdict waits.
+   */
+  private touch(s: Endpoint, f: FrameSeg): void {
+    if ((f.flags & (SYN | FIN | RST)) === 0 && f.len === 0 && s.twPending >= 0 && s.peer.twPending < 0) {
+      (this.o.hooks as TrackerHooks).timeWaitDeferred(s);
+      return;
+    }
+    this.settle(s.conn);
+  }
+
+  /** Settles every connection (before the socket tables are read). */
+  settleAll(): void {
+    for (const c of this.live) if (c.twPending) this.settle(c);
   }
 
   private resetSeq(e: Endpoint): void {
@@ -674,6 +760,11 @@ export class Tracker {
     for (let tw = this.timeWait.popDue(now); tw !== undefined; tw = this.timeWait.popDue(now)) {
       const e = tw.ep;
       if (e === null) continue;
+      if (e.conn.twPending) {
+        this.settle(e.conn);
+        // Turned away: the end has been CLOSED since it asked.
+        if (e.tw !== tw) continue;
+      }
       e.tw = null;
       this.toClosed(e);
       const c = e.conn;
@@ -697,6 +788,7 @@ export class Tracker {
   /** Reports a connection: its record goes out, its indexes and view are dropped; a TIME-WAIT end stays in its host until it expires. */
   finalize(c: Conn): void {
     if (c.finalized) return;
+    if (c.twPending) this.settle(c);
     c.finalized = true;
     this.live.delete(c);
     this.unindexDir(c.client);

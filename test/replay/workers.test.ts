@@ -153,10 +153,10 @@ describe('replayParallel on a generated busy server', () => {
     for (const n of [2, 3]) expect(plain(await parallel(workload, n, opts))).toEqual(plain(one));
   });
 
-  test('a TIME-WAIT bound that binds: which ends overflow to CLOSED is decided across shards', async () => {
-    const opts = { maxTimeWait: 25, tablesAt: 15000 };
+  test('a TIME-WAIT bound that binds: which ends overflow to CLOSED is decided across shards, verdicts included', async () => {
+    const opts = { maxTimeWait: 25, tablesAt: 15000, frames: true };
     const one = single(workload, opts);
-    const free = single(workload, { tablesAt: 15000 });
+    const free = single(workload, { tablesAt: 15000, frames: true });
     // The bound changes the replay (clients that would be in TIME-WAIT are CLOSED), so it is tested.
     const tw = (r: ReplayResult): number => r.connections.filter((c) => c.clientState === 'TIME-WAIT').length;
     expect(tw(one)).toBeLessThan(tw(free));
