@@ -247,7 +247,8 @@ function socketTables(tracker: Tracker): HostTable[] {
     const rows = h.rows();
     const more = tw.get(h.text);
     if (more !== undefined) {
-      rows.push(...more);
+      // One at a time: a busy host's TIME-WAIT rows are too many for a spread's arguments.
+      for (const r of more) rows.push(r);
       tw.delete(h.text);
     }
     if (rows.length > 0) out.push({ host: h.text, sockets: sortRows(rows) });
@@ -255,7 +256,7 @@ function socketTables(tracker: Tracker): HostTable[] {
   // Hosts whose only sockets are in TIME-WAIT (their models were let go), by their oldest connection.
   const rest: HostTable[] = [];
   for (const [host, rows] of tw) rest.push({ host, sockets: sortRows(rows) });
-  out.push(...rest.sort(byOldestConnection));
+  for (const t of rest.sort(byOldestConnection)) out.push(t);
   return out;
 }
 

@@ -184,6 +184,7 @@ try {
   share.finish();
   reader.close();
 }
+share.drain();
 atEnd = true;
 frame = last + 1;
 phase = 0;

@@ -185,12 +185,17 @@ export class TimeWaitShard {
     return this.answers[seq] === 1;
   }
 
-  /** This shard has read its whole file. */
+  /** This shard has read its whole file (or failed): nobody waits for its progress any more. */
   finish(): void {
     const a = this.m.a;
     Atomics.store(a, this.m.word(this.self, DONE), 1);
     Atomics.add(a, this.m.global(BELL), 1);
     Atomics.notify(a, this.m.global(BELL));
+  }
+
+  /** Reads every answer still due (the arbiter writes one only where there is room to read it). */
+  drain(): void {
+    if (this.asked !== 0) this.decision((this.asked - 1) | 0);
   }
 }
 
