@@ -15,7 +15,7 @@
  *   --runs N       run each tool N times and report medians (default 1; the issue's figures are medians of 3)
  *   --peers        install missing peer tools first (tcptrace, with apt-get), saying so
  *   --sizes LIST   connection counts instead of the defaults (k and M suffixes allowed: 10k,1M)
- *   --only LIST    only these tools, by id: synack, tshark, tcptrace, bare
+ *   --only LIST    only these tools, by id: synack, replay, replay-w2, tshark, tcptrace, bare
  *   --regen        generate the captures again even when cached
  *
  * Ratios: "× synack" is the tool's wall time over synack's (the last `synack: true` entry of TOOLS, so
@@ -82,7 +82,9 @@ function tail(file) {
  */
 const TOOLS = [
   { id: 'synack', label: 'synack frames -q', synack: true, argv: (f) => [NODE, CLI, 'frames', f, '-q'], check: checkSynackFrames },
-  { id: 'replay', label: 'synack replay -q', synack: true, argv: (f) => [NODE, CLI, 'replay', f, '-q'], check: () => null },
+  { id: 'replay', label: 'synack replay -q', synack: true, argv: (f) => [NODE, CLI, 'replay', f, '-q'], check: checkSynackReplay },
+  // Not marked `synack`: replay stays the reference, so "× synack" is this row's wall over one worker's.
+  { id: 'replay-w2', label: 'synack replay -q --workers 2', argv: (f) => [NODE, CLI, 'replay', f, '-q', '--workers', '2'], check: checkSynackReplay },
   { id: 'tshark', label: 'tshark -q -z conv,tcp', needs: 'tshark', argv: (f) => ['tshark', '-n', '-q', '-r', f, '-z', 'conv,tcp'], check: checkTsharkConv },
   { id: 'tcptrace', label: 'tcptrace -n', needs: 'tcptrace', apt: 'tcptrace', argv: (f) => ['tcptrace', '-n', f], check: checkTcptrace },
   { id: 'bare', label: 'bare read loop', bare: true, argv: (f) => [NODE, BARE, f], check: checkBare },
@@ -93,6 +95,15 @@ function checkSynackFrames(out, err, meta) {
   if (!m) return 'no summary line on stderr';
   if (Number(m[1]) !== meta.frames || Number(m[2]) !== meta.frames) return `${m[1]} frames (${m[2]} TCP), expected ${meta.frames}`;
   if (m[3] !== '0' || m[4] !== '0') return `${m[3]} malformed, ${m[4]} bad TCP checksums`;
+  return null;
+}
+
+function checkSynackReplay(out, err, meta) {
+  const m = /^(\d+) frames, (\d+) TCP, (\d+) connections, (\d+) malformed, (\d+) bad TCP checksums, (\d+) anomalies/m.exec(tail(err));
+  if (!m) return 'no summary line on stderr';
+  if (Number(m[1]) !== meta.frames || Number(m[2]) !== meta.frames) return `${m[1]} frames (${m[2]} TCP), expected ${meta.frames}`;
+  if (Number(m[3]) !== meta.conversations) return `${m[3]} connections, expected ${meta.conversations}`;
+  if (m[4] !== '0' || m[5] !== '0' || m[6] !== '0') return `${m[4]} malformed, ${m[5]} bad TCP checksums, ${m[6]} anomalies`;
   return null;
 }
 

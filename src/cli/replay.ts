@@ -7,9 +7,9 @@
  * `--write` copies the capture as pcapng with every frame's verdict as its comment (report/verdict-file).
  * Exit 2 for a damaged file (after everything before the damage) or bad usage, 0 otherwise.
  */
-import { emulate, replay, splitEndpoint } from '../replay/index.js';
+import { emulate, MAX_WORKERS, replay, splitEndpoint } from '../replay/index.js';
 import type { ConnectionRecord, DemuxRecord, HostTable, ReplayOptions, ReplayResult } from '../replay/index.js';
-import { zeekView } from '../report/replay.js';
+import { replayCaptureParallel, zeekView } from '../report/replay.js';
 import { emulateJson, formatEmulate } from '../report/emulate.js';
 import { isPersonalityName, personalityByName, PERSONALITY_NAMES } from '../script/env.js';
 import { DiagramCollector } from '../report/diagram.js';
@@ -20,7 +20,7 @@ import { PROGRESS_MIN_BYTES, ProgressBar, wantProgress } from './progress.js';
 import { linkTypeName } from '../wire/linktype.js';
 import type { OptionSpec, ParsedArgs } from './args.js';
 import { UsageError } from './args.js';
-import { createPcapng } from './output.js';
+import { createPcapng, PipeClosed } from './output.js';
 import type { Output } from './output.js';
 
 export const REPLAY_OPTIONS: readonly OptionSpec[] = [
@@ -33,12 +33,13 @@ export const REPLAY_OPTIONS: readonly OptionSpec[] = [
   { name: 'svg', kind: 'string', valueName: 'FILE', help: 'write the --diagram connection as an SVG ladder to FILE' },
   { name: 'write', short: 'w', kind: 'string', valueName: 'FILE.pcapng', help: "copy the capture to FILE.pcapng with a comment on every frame giving synack's verdict" },
   { name: 'infer-listeners', kind: 'string', valueName: 'prepass|lazy|off', help: "how listeners are found: prepass (default) reads the file first; lazy at each one's first SYN-ACK, as synack live must; off: only --listen" },
+  { name: 'workers', short: 'j', kind: 'string', valueName: 'N', help: 'replay over N threads, the frames split by 4-tuple; the same output (default 1)' },
   { name: 'host', kind: 'string', valueName: 'ADDR', help: "emulate mode: synack's own stack in ADDR's place; every segment ADDR sent is an expectation (exit 1 if one is not met)" },
   { name: 'personality', short: 'p', kind: 'string', valueName: 'NAME', help: `with --host: the personality synack plays ADDR with: ${PERSONALITY_NAMES.join(', ')} (default linux)` },
   { name: 'quiet', short: 'q', kind: 'flag', help: 'print only the closing counts (to stderr)' },
 ];
 
-export const REPLAY_USAGE = `usage: synack replay FILE [--json | --ndjson] [--frames] [--listen ADDR:PORT...] [--at FRAME] [--write OUT.pcapng] [-q]
+export const REPLAY_USAGE = `usage: synack replay FILE [--json | --ndjson] [--frames] [--listen ADDR:PORT...] [--at FRAME] [--write OUT.pcapng] [-j N] [-q]
        synack replay FILE --host ADDR [--personality NAME] [--json] [-q]
 
 Replays a pcap or pcapng file in observe mode: every address becomes a host with a socket table,
@@ -88,6 +89,15 @@ export function runReplay(args: ParsedArgs, out: Output, err: (s: string) => voi
   const diagrams = diagramText === undefined ? null : new DiagramCollector(diagramText === 'all' ? 'all' : new Set([Number(diagramText)]));
   const infer = args.values.get('infer-listeners') ?? 'prepass';
   if (infer !== 'prepass' && infer !== 'lazy' && infer !== 'off') throw new UsageError(`--infer-listeners: prepass, lazy or off, got ${JSON.stringify(infer)}`);
+  const workersText = args.values.get('workers') ?? '1';
+  const workers = Number(workersText);
+  if (!/^\d+$/.test(workersText) || workers < 1 || workers > MAX_WORKERS) throw new UsageError(`--workers needs a number from 1 to ${MAX_WORKERS}, got ${JSON.stringify(workersText)}`);
+  if (workers > 1) {
+    // Each of these needs every frame in one thread, in order.
+    if (diagramText !== undefined) throw new UsageError('--diagram needs --workers 1 (a diagram is drawn from one thread)');
+    if (args.values.has('write')) throw new UsageError('--write needs --workers 1 (the file is written in frame order from one thread)');
+    if (infer !== 'prepass') throw new UsageError('--infer-listeners lazy/off needs --workers 1 (the shards share the pre-pass listeners)');
+  }
   const options: ReplayOptions = {
     listen,
     hostTables: !quiet,
@@ -106,7 +116,8 @@ export function runReplay(args: ParsedArgs, out: Output, err: (s: string) => voi
   }
   if (atText !== undefined) options.tablesAt = Number(atText);
   let connections = 0;
-  if (quiet && !json) {
+  // A parallel replay counts its connections itself (connectionCount): no record crosses threads for -q.
+  if (quiet && !json && workers === 1) {
     // Counted, not kept: memory stays flat on any capture.
     options.connections = false;
     options.onConnection = () => void connections++;
@@ -126,6 +137,25 @@ export function runReplay(args: ParsedArgs, out: Output, err: (s: string) => voi
     options.onVerdict = (v) => out.line(formatVerdict(v));
   }
 
+  const print: PrintOptions = { json, ndjson, quiet, frames, diagrams, diagramText, svgFile };
+  if (workers > 1) {
+    if (quiet && !json) options.connections = false;
+    const { connView: _v, inferListeners: _i, ...rest } = options;
+    // Async: the exit code is set when the shards are done (main() has returned 0 by then).
+    replayCaptureParallel(file, { ...rest, workers }).then(
+      (r) => {
+        out.flush();
+        // The parallel replay's own fields stay out of the output, which is then the same as with one worker.
+        const { connectionCount, shardFrames: _s, ...plain } = r;
+        process.exitCode = printResult(plain, connectionCount, print, out, err);
+      },
+      (e: unknown) => {
+        if (e instanceof PipeClosed) return;
+        throw e;
+      },
+    );
+    return 0;
+  }
   let bar: ProgressBar | null = null;
   const env = { stderrIsTTY: process.stderr.isTTY === true, stdoutIsTTY: process.stdout.isTTY === true, streaming: ndjson || (frames && !json && !quiet), ci: process.env['CI'] !== undefined };
   if (wantProgress(env)) {
@@ -145,6 +175,23 @@ export function runReplay(args: ParsedArgs, out: Output, err: (s: string) => voi
     out.flush();
   }
 
+  if (annotated !== null) err(`synack: wrote ${annotated.frames} frames, each with its verdict, to ${writeFile as string}`);
+  return printResult(result, connections, print, out, err);
+}
+
+interface PrintOptions {
+  json: boolean;
+  ndjson: boolean;
+  quiet: boolean;
+  frames: boolean;
+  diagrams: DiagramCollector | null;
+  diagramText: string | undefined;
+  svgFile: string | undefined;
+}
+
+/** What is printed once the replay is done (streamed lines are out already); returns the exit code. */
+function printResult(result: ReplayResult, connections: number, p: PrintOptions, out: Output, err: (s: string) => void): number {
+  const { json, ndjson, quiet, frames, diagrams, diagramText, svgFile } = p;
   if (ndjson) {
     const { connections: _c, demux: _d, ...summary } = result;
     out.line(JSON.stringify({ type: 'summary', ...summary }));
@@ -168,7 +215,6 @@ export function runReplay(args: ParsedArgs, out: Output, err: (s: string) => voi
   const f = result.frames;
   const n = Math.max(connections, result.connections.length);
   const summary = `${f.total} frames, ${f.tcp} TCP, ${n} connections, ${f.malformed} malformed, ${f.badChecksum} bad TCP checksums, ${f.anomalies} anomalies`;
-  if (annotated !== null) err(`synack: wrote ${annotated.frames} frames, each with its verdict, to ${writeFile as string}`);
   if (result.error !== null) {
     err(`synack: ${result.error.message}`);
     err(`synack: ${summary} replayed before the error`);
@@ -187,7 +233,7 @@ function fileSize(file: string): number {
 }
 
 /** Options emulate mode has no use for. */
-const OBSERVE_ONLY = ['ndjson', 'frames', 'listen', 'at', 'diagram', 'svg', 'write', 'infer-listeners'] as const;
+const OBSERVE_ONLY = ['ndjson', 'frames', 'listen', 'at', 'diagram', 'svg', 'write', 'infer-listeners', 'workers'] as const;
 
 /** `synack replay FILE --host ADDR`: exit 0 all matched, 1 a difference, 2 bad input. */
 function runEmulate(file: string, host: string, args: ParsedArgs, out: Output, err: (s: string) => void): number {

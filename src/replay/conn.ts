@@ -51,6 +51,8 @@ export class Endpoint {
   twOverflow = false;
   /** Its record in the TIME-WAIT table, while in TIME-WAIT. */
   tw: TwSock | null = null;
+  /** A parallel replay's TIME-WAIT admission not settled yet (its number), else -1: the end is in TIME-WAIT until settled. */
+  twPending = -1;
 
   peer!: Endpoint;
   /** The next end sending on the same 4-tuple and direction over another link (VLAN stack, interface). */
@@ -125,8 +127,12 @@ export class Conn {
 
   /** In the close-linger queue. */
   lingering = false;
+  /** Its linger is over: it is reported at the end of this step of the clock (Tracker.expire). */
+  due = false;
   /** Reported: its record is out, it no longer takes frames (a TIME-WAIT end may still be in its host). */
   finalized = false;
+  /** An end's TIME-WAIT admission is not settled yet (parallel replay: Endpoint.twPending). */
+  twPending = false;
 
   constructor(
     readonly id: number,

@@ -197,7 +197,7 @@ export class Host {
         state: 'LISTEN',
         local: l.exact ? this.endpointText(l.port) : `*:${l.port}`,
         remote: '*:*',
-        queue: `syn ${l.synQueue}, accept 0`,
+        queue: listenerQueueText(l.synQueue),
         connection: null,
         listenerFd: null,
       });
@@ -217,6 +217,11 @@ export class Host {
     }
     return rows;
   }
+}
+
+/** A listener's queue column: children in its SYN queue (the accept queue is empty: accept() is immediate). */
+export function listenerQueueText(synQueue: number): string {
+  return `syn ${synQueue}, accept 0`;
 }
 
 function sendQueueText(n: number): string {
@@ -239,7 +244,7 @@ function portOf(endpoint: string): number {
   return Number(endpoint.slice(endpoint.lastIndexOf(':') + 1));
 }
 
-/** Local port, the listener first, then descriptors in order (orphans last), then the remote end. */
+/** Local port, the listener first, then descriptors in order (orphans last), then the remote end, then the connection (the same 4-tuple on two VLANs). */
 function compareRows(a: SocketRow, b: SocketRow): number {
   const pa = portOf(a.local);
   const pb = portOf(b.local);
@@ -250,7 +255,8 @@ function compareRows(a: SocketRow, b: SocketRow): number {
   const fa = a.fd ?? Number.MAX_SAFE_INTEGER;
   const fb = b.fd ?? Number.MAX_SAFE_INTEGER;
   if (fa !== fb) return fa - fb;
-  return a.remote < b.remote ? -1 : a.remote > b.remote ? 1 : 0;
+  if (a.remote !== b.remote) return a.remote < b.remote ? -1 : 1;
+  return (a.connection ?? 0) - (b.connection ?? 0);
 }
 
 /**
@@ -264,7 +270,21 @@ export class HostRegistry {
   private readonly v6 = new Map<string, Host>();
   private nextId = 1;
 
-  constructor(private readonly options: HostOptions = {}) {}
+  private readonly options: HostOptions;
+
+  constructor(options: HostOptions = {}) {
+    this.options = { ...options };
+  }
+
+  /**
+   * Changes the descriptor limit of every host, held now or made later. A shard of a parallel replay
+   * lifts it once its listeners have theirs: the limit is a fact about a host's descriptors across
+   * all shards, and the merge applies it (parallel.ts).
+   */
+  setFdLimit(limit: number): void {
+    this.options.fdLimit = limit;
+    for (const h of this.list()) h.fds.limit = limit;
+  }
 
   /** The host at the address in b[off..] (4 or 16 bytes), created on first sight. */
   at(b: Bytes, off: number, addrLen: 4 | 16): Host {

@@ -39,3 +39,6 @@ export { SideBook, differences, pair, viewText } from './compare.js';
 export type { Pairing, SegmentView } from './compare.js';
 export { receiveOrder } from './receive-order.js';
 export type { ReceiveOrder } from './receive-order.js';
+export { MAX_WORKERS, replayParallel } from './parallel.js';
+export type { ConnViewModule, ParallelReplayOptions, ParallelReplayResult } from './parallel.js';
+export { tupleHash } from './shard.js';

@@ -27,7 +27,9 @@ import { HOST_DEFAULTS, HostRegistry, sortRows } from './hosts.js';
 import type { HostTable } from './hosts.js';
 import { inferListeners } from './listeners.js';
 import type { InferredListener } from './listeners.js';
+import { tupleHash } from './shard.js';
 import { FrameSeg, Tracker } from './tracker.js';
+import type { TrackerHooks } from './tracker.js';
 import type { ConnectionRecord, DemuxRecord, FrameCounts, ObservedFrame, ReplayOptions, ReplayResult } from './types.js';
 
 export const REPLAY_DEFAULTS = {
@@ -67,9 +69,14 @@ export function replay(source: string | CaptureReader, options: ReplayOptions = 
   } finally {
     if (fromPath) reader.close();
   }
+  return obs.finish(observeSource(reader));
+}
+
+/** What a reader says about its file (after reading it: a pcapng file may describe interfaces as it goes). */
+export function observeSource(reader: CaptureReader): ObserveSource {
   const linkTypes: number[] = [];
   for (const i of reader.interfaces) if (!linkTypes.includes(i.linkType)) linkTypes.push(i.linkType);
-  return obs.finish({ file: reader.file, format: reader.format, linkTypes, interfaces: reader.interfaces.length, error: reader.error });
+  return { file: reader.file, format: reader.format, linkTypes, interfaces: reader.interfaces.length, error: reader.error };
 }
 
 /** What the source of the frames says about itself, for the result. */
@@ -82,6 +89,22 @@ export interface ObserveSource {
   interfaces: number;
   error: CaptureError | null;
 }
+
+/**
+ * One shard of a parallel replay (parallel.ts): the TCP frames whose 4-tuple hash (shard.ts) is
+ * `index` modulo `of` are this Observer's; every other TCP frame only moves the clock, so lingers and
+ * TIME-WAITs end at the same frame as in a replay of the whole file.
+ */
+export interface ObserverShard {
+  readonly index: number;
+  readonly of: number;
+  readonly hooks: TrackerHooks;
+  /** Before the tracker moves for a frame: phase 0 its clock (every TCP frame), phase 1 the frame (this shard's). */
+  enter(frame: number, phase: 0 | 1): void;
+}
+
+/** A shard's own descriptor limit: none (the merge applies the real one across shards). */
+const SHARD_FD_LIMIT = 2 ** 31 - 1;
 
 /**
  * The observe-mode engine, one frame at a time: what `replay()` drives from a file and `synack live`
@@ -103,9 +126,14 @@ export class Observer {
   private tables: HostTable[] | null = null;
   private hostsAt: number | null = null;
   private finished = false;
+  private readonly shard: ObserverShard | null;
 
-  /** `listeners`: found by a pre-pass over the file (inferListeners); they take the lowest descriptors. */
-  constructor(options: ReplayOptions = {}, listeners: readonly InferredListener[] = []) {
+  /**
+   * `listeners`: found by a pre-pass over the file (inferListeners); they take the lowest descriptors.
+   * `shard`: this Observer replays one shard of the file (parallel.ts).
+   */
+  constructor(options: ReplayOptions = {}, listeners: readonly InferredListener[] = [], shard: ObserverShard | null = null) {
+    this.shard = shard;
     this.mode = options.inferListeners ?? 'lazy';
     const exact = new Set<string>();
     for (const l of options.listen ?? []) exact.add(normaliseEndpoint(l));
@@ -124,6 +152,7 @@ export class Observer {
       const ep = splitEndpoint(name);
       hosts.byText(ep.address)?.addListener(ep.port, true);
     }
+    if (shard !== null) hosts.setFdLimit(SHARD_FD_LIMIT);
     const collect = options.connections ?? true;
     const onConn = options.onConnection;
     this.demux = options.frames ? [] : undefined;
@@ -140,6 +169,7 @@ export class Observer {
         onConn?.(c);
       },
       verdicts: this.demux !== undefined || this.onVerdict !== undefined || options.onFrame !== undefined || options.verdicts === true,
+      hooks: shard?.hooks,
     });
     this.wantTables = options.hostTables ?? true;
     this.tablesAt = options.tablesAt ?? -1;
@@ -164,7 +194,8 @@ export class Observer {
     if (!info.ipChecksumOk) counts.badIpChecksum++;
     // A header the snap length cut is the capture's doing, not a malformed frame (as `synack frames` counts).
     if (info.error !== null && !(info.error === 'truncated' && cut)) counts.malformed++;
-    const tcp = info.tcp && info.bytes !== null;
+    let tcp = info.tcp && info.bytes !== null;
+    if (tcp && this.shard !== null) tcp = this.ownFrame(fr, info, timeUs);
     let verdict: DemuxRecord | null = null;
     if (tcp) {
       counts.tcp++;
@@ -210,6 +241,17 @@ export class Observer {
     return this.tracker.liveConnections;
   }
 
+  /** A TCP frame in a shard: the clock moves; true when the frame is this shard's. */
+  private ownFrame(fr: CaptureFrame, info: FrameInfo, timeUs: number): boolean {
+    const shard = this.shard as ObserverShard;
+    if (fr.interfaceId > 0) this.tracker.multiInterface = true;
+    shard.enter(fr.index, 0);
+    this.tracker.advance(timeUs);
+    if (tupleHash(info.bytes as NonNullable<FrameInfo['bytes']>, info.addrOffset, info.addrLen, info.l4Offset) % shard.of !== shard.index) return false;
+    shard.enter(fr.index, 1);
+    return true;
+  }
+
   /** Each host's socket table as it stands now. */
   socketTables(): HostTable[] {
     return socketTables(this.tracker);
@@ -251,20 +293,36 @@ export class Observer {
 
 /** Each host's listeners and sockets, with the TIME-WAIT records of its address; hosts with nothing are left out. */
 function socketTables(tracker: Tracker): HostTable[] {
+  tracker.settleAll();
   const tw = tracker.timeWait.rowsByHost();
   const out: HostTable[] = [];
   for (const h of tracker.hosts.list()) {
     const rows = h.rows();
     const more = tw.get(h.text);
     if (more !== undefined) {
-      rows.push(...more);
+      // One at a time: a busy host's TIME-WAIT rows are too many for a spread's arguments.
+      for (const r of more) rows.push(r);
       tw.delete(h.text);
     }
     if (rows.length > 0) out.push({ host: h.text, sockets: sortRows(rows) });
   }
-  // Hosts whose only sockets are in TIME-WAIT (their models were let go).
-  for (const [host, rows] of tw) out.push({ host, sockets: sortRows(rows) });
+  // Hosts whose only sockets are in TIME-WAIT (their models were let go), by their oldest connection.
+  const rest: HostTable[] = [];
+  for (const [host, rows] of tw) rest.push({ host, sockets: sortRows(rows) });
+  for (const t of rest.sort(byOldestConnection)) out.push(t);
   return out;
+}
+
+/** Hosts by the lowest connection id among their sockets, then by address text. */
+export function byOldestConnection(a: HostTable, b: HostTable): number {
+  const d = oldestConnection(a) - oldestConnection(b);
+  return d !== 0 ? d : a.host < b.host ? -1 : a.host > b.host ? 1 : 0;
+}
+
+function oldestConnection(h: HostTable): number {
+  let m = Number.MAX_SAFE_INTEGER;
+  for (const r of h.sockets) if (r.connection !== null && r.connection < m) m = r.connection;
+  return m;
 }
 
 /** Reads the TCP fields the tracker needs straight from the bytes (no TcpPacket, no TcpRepr per frame). */

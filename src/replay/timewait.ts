@@ -17,6 +17,8 @@ import { DeadlineQueue } from './queue.js';
 export class TwSock {
   /** Ended early (RST, reuse): its queue entry is skipped. */
   dead = false;
+  /** Its admission's number in a parallel replay (tw-share.ts), else -1. */
+  seq = -1;
   constructor(
     /** The end it stands for while its connection is not yet reported; null after. */
     public ep: Endpoint | null,
@@ -44,7 +46,11 @@ export class TimeWaitTable {
   private readonly index = new TupleIndex<TwSock>();
   private readonly queue = new DeadlineQueue<TwSock>();
 
-  constructor(readonly max: number) {}
+  /** `onGone`: a record ended before its time (RST, reuse, replaced), not by expiry. */
+  constructor(
+    readonly max: number,
+    private readonly onGone?: (tw: TwSock) => void,
+  ) {}
 
   get size(): number {
     return this.index.size;
@@ -77,9 +83,11 @@ export class TimeWaitTable {
     }
   }
 
-  remove(tw: TwSock): void {
+  /** Ends a record; `quiet`: by expiry, or never counted (a parallel replay's admission turned down), so not reported. */
+  remove(tw: TwSock, quiet = false): void {
     if (tw.dead) return;
     tw.dead = true;
+    if (!quiet) this.onGone?.(tw);
     if (tw.v6) this.index.unhashV6Words(tw.l0, tw.l1, tw.l2, tw.l3, tw.lport, tw.r0, tw.r1, tw.r2, tw.r3, tw.rport, tw.key, tw);
     else this.index.unhashV4(tw.l3, tw.lport, tw.r3, tw.rport, tw.key, tw);
   }
@@ -116,7 +124,7 @@ export class TimeWaitTable {
   popDue(now: number): TwSock | undefined {
     for (let tw = this.queue.popDue(now); tw !== undefined; tw = this.queue.popDue(now)) {
       if (tw.dead) continue;
-      this.remove(tw);
+      this.remove(tw, true);
       return tw;
     }
     return undefined;

@@ -26,8 +26,9 @@ import { formatTcpFlags, TcpFlags } from '../wire/tcp.js';
 import { Conn, Endpoint } from './conn.js';
 import type { HostRegistry, Listener } from './hosts.js';
 import { received, sent } from './machine.js';
-import { DeadlineQueue } from './queue.js';
+import { DeadlineHeap } from './queue.js';
 import { TimeWaitTable } from './timewait.js';
+import type { TwSock } from './timewait.js';
 import { St, stateName, type StateNo } from './states.js';
 import type { ConnectionRecord, ConnViewFactory, DemuxRecord, ObserveAction, ReplaySegment } from './types.js';
 
@@ -73,6 +74,29 @@ export interface TrackerOptions {
   onConnection: (c: ConnectionRecord) => void;
   /** Build DemuxRecords (frames / onVerdict asked for them). */
   verdicts: boolean;
+  /** What a shard of a parallel replay reports to the merge (parallel.ts); none in a plain replay. */
+  hooks?: TrackerHooks;
+}
+
+/**
+ * The facts a shard of a parallel replay cannot settle alone, because they span connections of other
+ * shards: connection ids, each host's descriptors, its model's life, and the TIME-WAIT bound.
+ */
+export interface TrackerHooks {
+  /** A connection was made; `senderIsClient`: its client sent the frame (whose source host was met first). */
+  created(c: Conn, senderIsClient: boolean): void;
+  /** A connection was reported and its descriptors given back. */
+  finalized(c: Conn): void;
+  fdOpened(e: Endpoint, fd: number): void;
+  fdClosed(e: Endpoint, fd: number): void;
+  /** An end asks for a TIME-WAIT record at clock `now`, to last until `until`; returns the admission's number. */
+  timeWaitAttempt(e: Endpoint, now: number, until: number): number;
+  /** Whether admission `seq` got its record (waits until it is decided). */
+  timeWaitDecision(seq: number): boolean;
+  /** A record ended before its time (RST, reuse, replaced). */
+  timeWaitGone(tw: TwSock): void;
+  /** A frame from `e`, whose admission is not settled, was let through unsettled: its verdict's sender state waits for the answer. */
+  timeWaitDeferred(e: Endpoint): void;
 }
 
 const SYN = TcpFlags.SYN;
@@ -83,7 +107,10 @@ const RST = TcpFlags.RST;
 export class Tracker {
   private readonly conns = new TupleIndex<Endpoint>();
   private readonly live = new Set<Conn>();
-  private readonly lingerQ = new DeadlineQueue<Conn>();
+  private readonly lingerQ = new DeadlineHeap<Conn>();
+  private readonly due: Conn[] = [];
+  /** TIME-WAITs that ended in the same step of the clock as their connection's linger, after it. */
+  private readonly dueTw: TwSock[] = [];
   readonly timeWait: TimeWaitTable;
   private readonly seg: ReplaySegment = { frame: 0, timeUs: 0, fromClient: true, flags: 0, seq: 0, ack: 0, window: 0, payloadLength: 0, options: '', badChecksum: false };
   private nextId = 1;
@@ -107,7 +134,7 @@ export class Tracker {
     readonly hosts: HostRegistry,
     private readonly o: TrackerOptions,
   ) {
-    this.timeWait = new TimeWaitTable(o.maxTimeWait);
+    this.timeWait = new TimeWaitTable(o.maxTimeWait, o.hooks?.timeWaitGone);
   }
 
   /** Every connection not yet reported. */
@@ -125,22 +152,21 @@ export class Tracker {
 
   /** Takes one TCP frame; returns its verdict when verdicts are on, else null. */
   frame(f: FrameSeg): DemuxRecord | null {
-    if (f.timeUs > this.now) {
-      this.now = f.timeUs;
-      this.expire();
-    }
+    this.advance(f.timeUs);
     this.curFrame = f.frame;
     this.twReopen = false;
     this.inferred = false;
     const fl = f.flags;
     const bareSyn = (fl & (SYN | ACK | RST)) === SYN;
     let s = this.lookup(f);
+    if (s !== undefined && s.conn.twPending) this.touch(s, f);
     if (s !== undefined && bareSyn && s.isClient && this.isNewIsn(s.conn, f)) {
       this.supersede(s.conn);
       s = undefined;
     }
     if (s === undefined) {
       s = this.adopt(f);
+      if (s !== undefined && s.conn.twPending) this.settle(s.conn);
       if (s === undefined) {
         const late = this.lateFrame(f, bareSyn);
         if (late !== undefined) return late;
@@ -244,6 +270,7 @@ export class Tracker {
     c.server.host.refs++;
     this.indexDir(c.client);
     this.indexDir(c.server);
+    this.o.hooks?.created(c, senderIsClient);
     return senderIsClient ? c.client : c.server;
   }
 
@@ -484,6 +511,7 @@ export class Tracker {
   closeFd(e: Endpoint): void {
     if (e.fd >= 0) {
       e.host.fds.close(e.fd);
+      this.o.hooks?.fdClosed(e, e.fd);
       e.fd = -1;
     }
   }
@@ -512,7 +540,7 @@ export class Tracker {
     if (from < 0) return false;
     e.abortedFrom = -1;
     if (from === St.TIME_WAIT) {
-      this.toStateOrTimeWait(e, St.TIME_WAIT);
+      this.toStateOrTimeWait(e, St.TIME_WAIT, true);
       return true;
     }
     this.setState(e, from as StateNo);
@@ -538,22 +566,99 @@ export class Tracker {
     this.setState(e, St.CLOSED);
   }
 
-  /** TIME-WAIT for `timeWaitUs`, unless the host holds its maximum (Linux: "time wait bucket table overflow" → CLOSED). */
-  toStateOrTimeWait(e: Endpoint, to: StateNo): void {
+  /**
+   * TIME-WAIT for `timeWaitUs`, unless the replay holds its maximum of records (Linux: "time wait bucket
+   * table overflow" → CLOSED). `decideNow`: the rest of this frame reads the outcome.
+   */
+  toStateOrTimeWait(e: Endpoint, to: StateNo, decideNow = false): void {
     if (to !== St.TIME_WAIT) {
       this.setState(e, to);
       return;
     }
-    if (this.timeWait.full) {
-      this.toClosed(e);
-      e.twOverflow = true;
-      return;
+    const until = this.now + this.o.timeWaitUs;
+    const h = this.o.hooks;
+    let seq = -1;
+    let settled = true;
+    if (h === undefined) {
+      if (this.timeWait.full) {
+        this.overflow(e);
+        return;
+      }
+    } else {
+      // A parallel replay: the table is counted over every shard, so tw-share.ts decides. Meanwhile the
+      // end is in TIME-WAIT, and its connection settles the admission before anything reads it again
+      // (settle); a record this one would replace must be settled first, and a caller reading the
+      // outcome at once waits for it.
+      let old = this.timeWait.lookupOf(e);
+      if (old !== undefined && old.ep !== null && old.ep.conn.twPending) {
+        this.settle(old.ep.conn);
+        old = this.timeWait.lookupOf(e);
+      }
+      seq = h.timeWaitAttempt(e, this.now, until);
+      settled = decideNow || old !== undefined;
+      if (settled && !h.timeWaitDecision(seq)) {
+        this.overflow(e);
+        return;
+      }
     }
     // The socket leaves its host's index; a TIME-WAIT record takes its 4-tuple (Linux tcp_time_wait).
     if (e.hashed) this.unhashEp(e);
     this.closeFd(e);
     this.setState(e, St.TIME_WAIT);
-    e.tw = this.timeWait.add(e, this.now + this.o.timeWaitUs);
+    e.tw = this.timeWait.add(e, until);
+    e.tw.seq = seq;
+    if (!settled) {
+      e.twPending = seq;
+      e.conn.twPending = true;
+    }
+  }
+
+  /** No room for a TIME-WAIT record: straight to CLOSED, its last ACK still allowed (machine.ts). */
+  private overflow(e: Endpoint): void {
+    this.toClosed(e);
+    e.twOverflow = true;
+  }
+
+  /** A parallel replay: settles the TIME-WAIT admissions of `c`'s ends before anything reads them. */
+  settle(c: Conn): void {
+    c.twPending = false;
+    this.settleEnd(c.client);
+    this.settleEnd(c.server);
+  }
+
+  private settleEnd(e: Endpoint): void {
+    const seq = e.twPending;
+    if (seq < 0) return;
+    e.twPending = -1;
+    if ((this.o.hooks as TrackerHooks).timeWaitDecision(seq)) return;
+    // Turned away: as if it had gone to CLOSED at once (its record was never counted). The record waits
+    // in the expiry queue until its time: it must not hold the connection that long.
+    const tw = e.tw;
+    if (tw !== null) {
+      this.timeWait.remove(tw, true);
+      tw.ep = null;
+      e.tw = null;
+    }
+    this.overflow(e);
+  }
+
+  /**
+   * A frame reaches a connection whose TIME-WAIT admissions are not settled. A bare ACK sent by the
+   * unsettled end to a settled peer does the same with either answer (machine.ts: TIME-WAIT and an
+   * overflowed CLOSED both let it pass, and it changes neither) — the last ACK of a close, an RTT after
+   * the admission, when the answer may not be in yet — so it goes through and only its verdict waits.
+   */
+  private touch(s: Endpoint, f: FrameSeg): void {
+    if ((f.flags & (SYN | FIN | RST)) === 0 && f.len === 0 && s.twPending >= 0 && s.peer.twPending < 0) {
+      (this.o.hooks as TrackerHooks).timeWaitDeferred(s);
+      return;
+    }
+    this.settle(s.conn);
+  }
+
+  /** Settles every connection (before the socket tables are read). */
+  settleAll(): void {
+    for (const c of this.live) if (c.twPending) this.settle(c);
   }
 
   private resetSeq(e: Endpoint): void {
@@ -574,6 +679,7 @@ export class Tracker {
     e.fd = fd;
     if (e.isClient) e.conn.clientFd = fd;
     else e.conn.serverFd = fd;
+    this.o.hooks?.fdOpened(e, fd);
   }
 
   private hashEp(e: Endpoint): void {
@@ -657,17 +763,45 @@ export class Tracker {
    */
   private expire(): void {
     const now = this.now;
+    const due = this.due;
     for (;;) {
       const twAt = this.timeWait.nextAt();
       const lingerAt = this.lingerQ.nextAt();
-      if (twAt > now && lingerAt > now) return;
+      if (twAt > now && lingerAt > now) break;
       if (twAt <= lingerAt) this.endTimeWait(this.timeWait.popDue(now));
-      else this.endLinger(this.lingerQ.popDue(now) as Conn, lingerAt);
+      else this.endLinger(this.lingerQ.popDue(now) as Conn, lingerAt, due);
     }
+    if (due.length === 0) return;
+    // Connections due at one step of the clock are reported in id order (a parallel replay merges its
+    // shards' reports at one frame by id; nothing else depends on the order).
+    if (due.length > 1) due.sort(byId);
+    for (let i = 0; i < due.length; i++) {
+      const c = due[i] as Conn;
+      c.due = false;
+      this.finalize(c);
+    }
+    due.length = 0;
+    // A TIME-WAIT that ended after its connection's linger, in the same step, ends after the report: as
+    // when the clock stops between the two (a live capture's ticks), the record shows the end in TIME-WAIT.
+    const tws = this.dueTw;
+    for (let i = 0; i < tws.length; i++) this.closeTimeWait(tws[i] as TwSock);
+    tws.length = 0;
   }
 
-  private endTimeWait(tw: ReturnType<TimeWaitTable['popDue']>): void {
+  private endTimeWait(tw: TwSock | undefined): void {
     const e = tw?.ep ?? null;
+    if (e === null) return;
+    if (e.conn.twPending) {
+      this.settle(e.conn);
+      // Turned away: the end has been CLOSED since it asked.
+      if (e.tw !== tw) return;
+    }
+    if (e.conn.due) this.dueTw.push(tw as TwSock);
+    else this.closeTimeWait(tw as TwSock);
+  }
+
+  private closeTimeWait(tw: TwSock): void {
+    const e = tw.ep;
     if (e === null) return;
     e.tw = null;
     this.toClosed(e);
@@ -675,17 +809,24 @@ export class Tracker {
     if (!c.finalized && c.closed && !c.lingering) this.linger(c);
   }
 
-  /** A linger queued for `at` is up; a frame since then (a straggler) moved the end: it waits again, from its last frame. */
-  private endLinger(c: Conn, at: number): void {
+  /**
+   * A linger queued for `at` is up; a frame since then (a straggler) moved the end: it waits again, from
+   * its last frame. Otherwise the connection is due: reported after the loop, with the others due by now.
+   */
+  private endLinger(c: Conn, at: number, due: Conn[]): void {
     c.lingering = false;
     if (c.finalized || !c.closed) return;
     if (c.lastUs + this.o.closeLingerUs > at) this.linger(c);
-    else this.finalize(c);
+    else if (!c.due) {
+      c.due = true;
+      due.push(c);
+    }
   }
 
   /** Reports a connection: its record goes out, its indexes and view are dropped; a TIME-WAIT end stays in its host until it expires. */
   finalize(c: Conn): void {
     if (c.finalized) return;
+    if (c.twPending) this.settle(c);
     c.finalized = true;
     this.live.delete(c);
     this.unindexDir(c.client);
@@ -698,6 +839,7 @@ export class Tracker {
     c.server.host.refs--;
     this.hosts.release(c.client.host);
     this.hosts.release(c.server.host);
+    this.o.hooks?.finalized(c);
   }
 
   /** A reported connection's end: a TIME-WAIT end lives on as its record only; anything else still open goes with the report. */
@@ -772,6 +914,10 @@ function lateVerdict(f: FrameSeg, conn: number, step: DemuxStep, listenerFd: num
     flags: formatTcpFlags(f.flags),
     late: true,
   };
+}
+
+function byId(a: Conn, b: Conn): number {
+  return a.id - b.id;
 }
 
 const WSCALE_TEXT: readonly string[] = Array.from({ length: 15 }, (_, i) => `wscale ${i}`);
