@@ -27,6 +27,11 @@ export class DeadlineQueue<T> {
     return item;
   }
 
+  /** The deadline at the head, or Infinity when empty. */
+  get nextDue(): number {
+    return this.head < this.items.length ? (this.until[this.head] as number) : Infinity;
+  }
+
   get size(): number {
     return this.items.length - this.head;
   }

@@ -24,12 +24,14 @@ import type { Bytes } from '../wire/bytes.js';
 import { formatIpv4, formatIpv6 } from '../wire/address.js';
 import { formatTcpFlags, TcpFlags } from '../wire/tcp.js';
 import { Conn, Endpoint } from './conn.js';
-import type { HostRegistry, Listener } from './hosts.js';
+import { endpointText } from './hosts.js';
+import type { Host, HostRegistry, Listener } from './hosts.js';
+import { ipv4Text, ipv6Text } from '../socket/ip.js';
 import { received, sent } from './machine.js';
 import { DeadlineQueue } from './queue.js';
 import { TimeWaitTable } from './timewait.js';
 import { St, stateName, type StateNo } from './states.js';
-import type { ConnectionRecord, ConnViewFactory, DemuxRecord, ObserveAction, ReplaySegment } from './types.js';
+import type { ConnectionRecord, ConnViewFactory, ConnViewInit, DemuxRecord, ObserveAction, ReplaySegment } from './types.js';
 
 /** One TCP frame as the tracker reads it: numbers only, filled by the observe loop, reused. */
 export class FrameSeg {
@@ -75,6 +77,57 @@ export interface TrackerOptions {
   verdicts: boolean;
 }
 
+/** Connection objects kept for reuse at most. */
+const FREE_CONNS_MAX = 1 << 16;
+
+/**
+ * What a view factory learns of a new connection. The endpoint texts are made only if a view reads
+ * them (Zeek's does not), from the addresses as they are now (the host objects may later serve others).
+ */
+class ViewInit implements ConnViewInit {
+  private readonly v6c: boolean;
+  private readonly v6s: boolean;
+  private readonly c0: number;
+  private readonly c1: number;
+  private readonly c2: number;
+  private readonly c3: number;
+  private readonly s0: number;
+  private readonly s1: number;
+  private readonly s2: number;
+  private readonly s3: number;
+  private clientText: string | null = null;
+  private serverText: string | null = null;
+
+  constructor(
+    readonly id: number,
+    ch: Host,
+    readonly clientPort: number,
+    sh: Host,
+    readonly serverPort: number,
+  ) {
+    this.v6c = ch.v6;
+    this.c0 = ch.i0;
+    this.c1 = ch.i1;
+    this.c2 = ch.i2;
+    this.c3 = ch.i3;
+    this.v6s = sh.v6;
+    this.s0 = sh.i0;
+    this.s1 = sh.i1;
+    this.s2 = sh.i2;
+    this.s3 = sh.i3;
+  }
+
+  get client(): string {
+    this.clientText ??= endpointText(this.v6c, this.v6c ? ipv6Text(this.c0, this.c1, this.c2, this.c3) : ipv4Text(this.c3), this.clientPort);
+    return this.clientText;
+  }
+
+  get server(): string {
+    this.serverText ??= endpointText(this.v6s, this.v6s ? ipv6Text(this.s0, this.s1, this.s2, this.s3) : ipv4Text(this.s3), this.serverPort);
+    return this.serverText;
+  }
+}
+
 const SYN = TcpFlags.SYN;
 const ACK = TcpFlags.ACK;
 const FIN = TcpFlags.FIN;
@@ -83,9 +136,11 @@ const RST = TcpFlags.RST;
 export class Tracker {
   private readonly conns = new TupleIndex<Endpoint>();
   private readonly live = new Set<Conn>();
+  /** Reported connections' objects, for reuse. */
+  private readonly freeConns: Conn[] = [];
   private readonly lingerQ = new DeadlineQueue<Conn>();
   readonly timeWait: TimeWaitTable;
-  private readonly seg: ReplaySegment = { frame: 0, timeUs: 0, fromClient: true, flags: 0, seq: 0, ack: 0, window: 0, payloadLength: 0, options: '', badChecksum: false };
+  private readonly seg: ReplaySegment = { frame: 0, timeUs: 0, fromClient: true, flags: 0, seq: 0, ack: 0, window: 0, payloadLength: 0, options: '', windowScale: -1, badChecksum: false };
   private nextId = 1;
   now = 0;
   /** Frames that reached a connection already reported. */
@@ -119,7 +174,8 @@ export class Tracker {
   frame(f: FrameSeg): DemuxRecord | null {
     if (f.timeUs > this.now) {
       this.now = f.timeUs;
-      this.expire();
+      // Most frames have nothing due: no call at all.
+      if (this.now >= this.timeWait.nextDue || this.now >= this.lingerQ.nextDue) this.expire();
     }
     this.curFrame = f.frame;
     this.twReopen = false;
@@ -148,7 +204,7 @@ export class Tracker {
   /** The first end sending on the frame's 4-tuple and direction (any link key). */
   private head(f: FrameSeg): Endpoint | undefined {
     const b = f.b;
-    if (f.addrLen === 4) return this.conns.lookupV4(b.dv.getUint32(f.srcOff), f.sport, b.dv.getUint32(f.dstOff), f.dport, 0);
+    if (f.addrLen === 4) return this.conns.lookupV4(b.dv.getInt32(f.srcOff), f.sport, b.dv.getInt32(f.dstOff), f.dport, 0);
     return this.conns.lookupV6(b, f.srcOff, f.sport, f.dstOff, f.dport, 0);
   }
 
@@ -224,19 +280,28 @@ export class Tracker {
     else senderIsClient = src.lookupListener(f.sport, f.key) === undefined;
     const id = this.nextId++;
     const c = senderIsClient
-      ? new Conn(id, f.frame, f.timeUs, src, f.sport, dst, f.dport, f.key, f.key, f.iface)
-      : new Conn(id, f.frame, f.timeUs, dst, f.dport, src, f.sport, f.key, f.key, f.iface);
-    c.clientText = c.client.host.endpointText(c.client.port);
-    c.serverText = c.server.host.endpointText(c.server.port);
-    if (this.o.connView !== undefined) {
-      c.view = this.o.connView({ id, client: c.clientText, server: c.serverText, clientPort: c.client.port, serverPort: c.server.port });
-    }
+      ? this.newConn(id, f.frame, f.timeUs, src, f.sport, dst, f.dport, f.key, f.iface)
+      : this.newConn(id, f.frame, f.timeUs, dst, f.dport, src, f.sport, f.key, f.iface);
+    if (this.o.connView !== undefined) c.view = this.o.connView(new ViewInit(id, c.client.host, c.client.port, c.server.host, c.server.port));
     this.live.add(c);
     c.client.host.refs++;
     c.server.host.refs++;
     this.indexDir(c.client);
     this.indexDir(c.server);
     return senderIsClient ? c.client : c.server;
+  }
+
+  /** A connection object: a reported one's, reused, or a new one. */
+  private newConn(id: number, frame: number, timeUs: number, ch: Host, cport: number, sh: Host, sport: number, key: number, iface: number): Conn {
+    const c = this.freeConns.pop();
+    if (c === undefined) return new Conn(id, frame, timeUs, ch, cport, sh, sport, key, key, iface);
+    c.init(id, frame, timeUs, ch, cport, sh, sport, key, key, iface);
+    return c;
+  }
+
+  /** A reported connection that nothing refers to any more (out of every index and queue): its objects serve a later one. */
+  private recycle(c: Conn): void {
+    if (this.freeConns.length < FREE_CONNS_MAX) this.freeConns.push(c);
   }
 
   /** The old connection on a reused 4-tuple is over: TIME-WAIT ends, anything still open is superseded. */
@@ -330,6 +395,7 @@ export class Tracker {
     seg.window = f.window;
     seg.payloadLength = f.len;
     seg.options = f.wscale >= 0 ? (WSCALE_TEXT[f.wscale] ?? `wscale ${f.wscale}`) : '';
+    seg.windowScale = f.wscale;
     if (f.headerCut) {
       seg.badChecksum = false;
       view.addHeaderCut(seg);
@@ -619,22 +685,22 @@ export class Tracker {
     const a = e.host;
     const z = e.peer.host;
     return a.v6
-      ? this.conns.lookupV6Words(a.w0, a.w1, a.w2, a.w3, e.port, z.w0, z.w1, z.w2, z.w3, e.peer.port, 0)
-      : this.conns.lookupV4(a.w3, e.port, z.w3, e.peer.port, 0);
+      ? this.conns.lookupV6Words(a.i0, a.i1, a.i2, a.i3, e.port, z.i0, z.i1, z.i2, z.i3, e.peer.port, 0)
+      : this.conns.lookupV4(a.i3, e.port, z.i3, e.peer.port, 0);
   }
 
   private putHead(e: Endpoint): void {
     const a = e.host;
     const z = e.peer.host;
-    if (a.v6) this.conns.hashV6Words(a.w0, a.w1, a.w2, a.w3, e.port, z.w0, z.w1, z.w2, z.w3, e.peer.port, 0, e);
-    else this.conns.hashV4(a.w3, e.port, z.w3, e.peer.port, 0, e);
+    if (a.v6) this.conns.hashV6Words(a.i0, a.i1, a.i2, a.i3, e.port, z.i0, z.i1, z.i2, z.i3, e.peer.port, 0, e);
+    else this.conns.hashV4(a.i3, e.port, z.i3, e.peer.port, 0, e);
   }
 
   private dropHead(e: Endpoint): void {
     const a = e.host;
     const z = e.peer.host;
-    if (a.v6) this.conns.unhashV6Words(a.w0, a.w1, a.w2, a.w3, e.port, z.w0, z.w1, z.w2, z.w3, e.peer.port, 0, e);
-    else this.conns.unhashV4(a.w3, e.port, z.w3, e.peer.port, 0, e);
+    if (a.v6) this.conns.unhashV6Words(a.i0, a.i1, a.i2, a.i3, e.port, z.i0, z.i1, z.i2, z.i3, e.peer.port, 0, e);
+    else this.conns.unhashV4(a.i3, e.port, z.i3, e.peer.port, 0, e);
   }
 
   private linger(c: Conn): void {
@@ -647,6 +713,7 @@ export class Tracker {
     const now = this.now;
     for (let tw = this.timeWait.popDue(now); tw !== undefined; tw = this.timeWait.popDue(now)) {
       const e = tw.ep;
+      this.timeWait.release(tw);
       if (e === null) continue;
       e.tw = null;
       this.toClosed(e);
@@ -655,7 +722,12 @@ export class Tracker {
     }
     for (let c = this.lingerQ.popDue(now); c !== undefined; c = this.lingerQ.popDue(now)) {
       c.lingering = false;
-      if (c.finalized || !c.closed) continue;
+      if (c.finalized) {
+        // Reported while it lingered (its 4-tuple was reused): the queue held the last reference.
+        this.recycle(c);
+        continue;
+      }
+      if (!c.closed) continue;
       if (c.lastUs + this.o.closeLingerUs > now) this.linger(c);
       else this.finalize(c);
     }
@@ -669,13 +741,16 @@ export class Tracker {
     this.unindexDir(c.client);
     this.unindexDir(c.server);
     this.o.onConnection(this.record(c));
+    const view = c.view;
     c.view = null;
+    view?.release?.();
     this.letGo(c.client);
     this.letGo(c.server);
     c.client.host.refs--;
     c.server.host.refs--;
     this.hosts.release(c.client.host);
     this.hosts.release(c.server.host);
+    if (!c.lingering) this.recycle(c);
   }
 
   /** A reported connection's end: a TIME-WAIT end lives on as its record only; anything else still open goes with the report. */
@@ -702,8 +777,8 @@ export class Tracker {
     const view = c.view;
     const rec: ConnectionRecord = {
       id: c.id,
-      client: c.clientText,
-      server: c.serverText,
+      client: c.client.host.endpointText(c.client.port),
+      server: c.server.host.endpointText(c.server.port),
       firstFrame: c.firstFrame,
       lastFrame: c.lastFrame,
       state: view === null ? null : view.state,

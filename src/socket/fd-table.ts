@@ -25,7 +25,9 @@ export interface FdTableOptions {
 
 export class FdTable<T extends object> {
   private readonly slots: Array<T | undefined> = [];
+  /** Binary min-heap of closed numbers below the mark: its first `nHoles` entries (the array never shrinks). */
   private readonly holes: number[] = [];
+  private nHoles = 0;
   private mark: number;
   private count = 0;
   private max: number;
@@ -55,14 +57,14 @@ export class FdTable<T extends object> {
 
   /** The number the next alloc() would return, limit aside. */
   lowestFree(): number {
-    return this.holes.length > 0 ? (this.holes[0] as number) : this.mark;
+    return this.nHoles > 0 ? (this.holes[0] as number) : this.mark;
   }
 
   /** Open a descriptor for value: the lowest free number, or 'EMFILE' when that number reaches the limit. */
   alloc(value: T): Result<number> {
     const fd = this.lowestFree();
     if (fd >= this.max) return 'EMFILE';
-    if (this.holes.length > 0) this.popHole();
+    if (this.nHoles > 0) this.popHole();
     else this.mark++;
     this.slots[fd] = value;
     this.count++;
@@ -100,6 +102,15 @@ export class FdTable<T extends object> {
     return old;
   }
 
+  /** Back to a fresh table: every descriptor closed and forgotten, so the next one is `first` again. */
+  clear(): void {
+    // An empty table's slots are all undefined already; keeping the arrays keeps their memory for reuse.
+    if (this.count > 0) this.slots.fill(undefined);
+    this.nHoles = 0;
+    this.mark = this.first;
+    this.count = 0;
+  }
+
   /** Open descriptors in increasing order. */
   *entries(): IterableIterator<[number, T]> {
     for (let fd = this.first; fd < this.slots.length; fd++) {
@@ -111,8 +122,8 @@ export class FdTable<T extends object> {
   // Binary min-heap of closed numbers below the mark.
   private pushHole(fd: number): void {
     const h = this.holes;
-    let i = h.length;
-    h.push(fd);
+    let i = this.nHoles++;
+    if (i === h.length) h.push(fd);
     while (i > 0) {
       const parent = (i - 1) >> 1;
       const p = h[parent] as number;
@@ -125,8 +136,8 @@ export class FdTable<T extends object> {
 
   private popHole(): void {
     const h = this.holes;
-    const last = h.pop() as number;
-    const n = h.length;
+    const n = --this.nHoles;
+    const last = h[n] as number;
     if (n === 0) return;
     let i = 0;
     for (;;) {

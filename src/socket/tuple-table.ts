@@ -33,8 +33,8 @@ function finish(h: number, words: number): number {
   h ^= h >>> 13;
   h = Math.imul(h, 0xc2b2ae35);
   h ^= h >>> 16;
-  // 0 marks an empty row; fold it onto 1 (costs one value of 2^32).
-  return h === 0 ? 1 : h >>> 0;
+  // 0 marks an empty row; fold it onto 1 (costs one value of 2^32). An int32: a small integer to V8.
+  return h === 0 ? 1 : h;
 }
 
 export function hashV4Key(seed: number, local: number, remote: number, ports: number, vlan: number): number {
@@ -73,7 +73,8 @@ function capacityFor(n: number): number {
  * growth, shrinking and backward-shift deletion live here and only move whole rows.
  */
 abstract class RowTable<C> {
-  protected keys: Uint32Array;
+  /** Int32 words (addresses and port pairs as their 32 bits): small integers to V8, never boxed. */
+  protected keys: Int32Array;
   protected vals: Array<C | undefined>;
   protected mask: number;
   private count = 0;
@@ -85,7 +86,7 @@ abstract class RowTable<C> {
   ) {
     const cap = capacityFor(Math.max(0, initialCapacity));
     this.minCap = cap;
-    this.keys = new Uint32Array(cap * stride);
+    this.keys = new Int32Array(cap * stride);
     this.vals = new Array<C | undefined>(cap).fill(undefined);
     this.mask = cap - 1;
   }
@@ -151,7 +152,7 @@ abstract class RowTable<C> {
   }
 
   clear(): void {
-    this.keys = new Uint32Array(this.minCap * this.stride);
+    this.keys = new Int32Array(this.minCap * this.stride);
     this.vals = new Array<C | undefined>(this.minCap).fill(undefined);
     this.mask = this.minCap - 1;
     this.count = 0;
@@ -163,8 +164,9 @@ abstract class RowTable<C> {
     for (let row = 0; row <= this.mask; row++) if (this.keys[row * s] !== 0) yield row;
   }
 
+  /** Key word `i` of a row, as the uint32 it was given as. */
   keyWord(row: number, i: number): number {
-    return this.keys[row * this.stride + 1 + i] as number;
+    return (this.keys[row * this.stride + 1 + i] as number) >>> 0;
   }
 
   /** Rehash into `cap` rows; returns where row `track` went (or -1). */
@@ -173,7 +175,7 @@ abstract class RowTable<C> {
     const oldVals = this.vals;
     const s = this.stride;
     const oldCap = this.mask + 1;
-    this.keys = new Uint32Array(cap * s);
+    this.keys = new Int32Array(cap * s);
     this.vals = new Array<C | undefined>(cap).fill(undefined);
     this.mask = cap - 1;
     let moved = -1;
@@ -182,7 +184,8 @@ abstract class RowTable<C> {
       if (h === 0) continue;
       let i = h & this.mask;
       while (this.keys[i * s] !== 0) i = (i + 1) & this.mask;
-      this.keys.set(oldKeys.subarray(row * s, row * s + s), i * s);
+      // Word by word: a subarray per row would be an object per row.
+      for (let k = 0; k < s; k++) this.keys[i * s + k] = oldKeys[row * s + k] as number;
       this.vals[i] = oldVals[row];
       if (row === track) moved = i;
     }
@@ -196,10 +199,15 @@ export class V4Table<C> extends RowTable<C> {
     super(5, initialCapacity);
   }
 
-  /** Row holding the key, or -1. */
+  /** Row holding the key, or -1. Words may come as uint32 or int32 (compared as their 32 bits). */
   find(h: number, local: number, remote: number, ports: number, vlan: number): number {
     const keys = this.keys;
     const mask = this.mask;
+    h |= 0;
+    local |= 0;
+    remote |= 0;
+    ports |= 0;
+    vlan |= 0;
     let i = h & mask;
     for (;;) {
       const b = i * 5;
@@ -239,6 +247,17 @@ export class V6Table<C> extends RowTable<C> {
   ): number {
     const keys = this.keys;
     const mask = this.mask;
+    h |= 0;
+    l0 |= 0;
+    l1 |= 0;
+    l2 |= 0;
+    l3 |= 0;
+    r0 |= 0;
+    r1 |= 0;
+    r2 |= 0;
+    r3 |= 0;
+    ports |= 0;
+    vlan |= 0;
     let i = h & mask;
     for (;;) {
       const b = i * 11;
