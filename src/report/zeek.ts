@@ -123,6 +123,9 @@ const LOWER_CASE: readonly string[] = (() => {
   for (const c of HISTORY_LETTERS) t[c.charCodeAt(0)] = c.toLowerCase();
   return t;
 })();
+/** History strings already made, by their packed form (histories of up to 10 letters). */
+const HISTORY_STRINGS = new Map<number, string>();
+const HISTORY_STRINGS_MAX = 4096;
 /** Letters kept packed (4 words of 6); the rest of a longer history is a string. */
 const HIST_PACKED = 24;
 
@@ -147,7 +150,8 @@ const RSTOS0_HISTORY = /^\^?S[^HAFGIQ]*R/;
  * so that inserting and trimming (every data segment and ack) make no garbage, as splice would.
  */
 class BlockList {
-  private readonly w: number[] = [];
+  /** Room for two blocks to start with (most connections never hold more). */
+  private readonly w: number[] = [0, 0, 0, 0];
   length = 0;
 
   get(i: number): number {
@@ -197,9 +201,12 @@ class Endpoint {
   histLastSyn = 0;
   histLastFin = 0;
   histLastRst = 0;
-  /** ScaledHistoryEntry counters and next thresholds, indexed by COUNTED (uint32 values, as Zeek's). */
-  readonly counts: number[] = [0, 0, 0, 0];
-  readonly thresholds: number[] = [1, 1, 1, 1];
+  /**
+   * ScaledHistoryEntry counters and next thresholds, indexed by COUNTED (uint32 values, as Zeek's); made
+   * at the first counted letter (most connections have none: a million views stay small).
+   */
+  counts: number[] | null = null;
+  thresholds: number[] | null = null;
   // Reassembler model (relative sequence numbers, as Zeek's TCP_Reassembler keeps them).
   lastReassem = 1;
   trimSeq = 1;
@@ -251,9 +258,11 @@ class Endpoint {
     this.histLastSyn = 0;
     this.histLastFin = 0;
     this.histLastRst = 0;
-    for (let k = 0; k < 4; k++) {
-      this.counts[k] = 0;
-      this.thresholds[k] = 1;
+    if (this.counts !== null && this.thresholds !== null) {
+      for (let k = 0; k < 4; k++) {
+        this.counts[k] = 0;
+        this.thresholds[k] = 1;
+      }
     }
     this.lastReassem = 1;
     this.trimSeq = 1;
@@ -370,6 +379,13 @@ export class ZeekConn {
   /** Zeek's history string (see the file comment for each letter). */
   get history(): string {
     if (this.histText !== null) return this.histText;
+    // Up to 10 letters the packed words are one exact number (codes are never 0, so it says the
+    // length too): the same history of a million connections is one string.
+    const key = this.histLen <= 10 ? this.h0 + this.h1 * 2 ** 30 : -1;
+    if (key >= 0) {
+      const known = HISTORY_STRINGS.get(key);
+      if (known !== undefined) return (this.histText = known);
+    }
     let s = '';
     const n = this.histLen < HIST_PACKED ? this.histLen : HIST_PACKED;
     for (let i = 0; i < n; i++) {
@@ -377,6 +393,10 @@ export class ZeekConn {
       s += HISTORY_LETTERS[((w >>> (5 * (i % 6))) & 31) - 1] as string;
     }
     this.histText = s + this.histTail;
+    if (key >= 0) {
+      if (HISTORY_STRINGS.size >= HISTORY_STRINGS_MAX) HISTORY_STRINGS.clear();
+      HISTORY_STRINGS.set(key, this.histText);
+    }
     return this.histText;
   }
 
@@ -466,8 +486,10 @@ export class ZeekConn {
     if (rst) segLen -= len;
     const onePast = (baseSeq + segLen) >>> 0;
 
-    this.initEndpoint(ep, syn, baseSeq, onePast);
-    const relSeq = this.relativeSeq(ep, baseSeq, ep.lastSeq, ep.seqWraps);
+    // Sequence numbers go into the calls below as int32 (`| 0`, their 32 bits) and are made uint32 again
+    // inside: a uint32 above 2^31 passed to a call V8 does not inline would be a heap number per call.
+    this.initEndpoint(ep, syn, baseSeq | 0, onePast | 0);
+    const relSeq = this.relativeSeq(ep, baseSeq | 0, ep.lastSeq | 0, ep.seqWraps);
     const seqUnderflow = this.underflow;
 
     this.updateHistory(ep, syn, fin, rst, ack, relSeq, len);
@@ -495,14 +517,14 @@ export class ZeekConn {
         peer.ackSeq = s;
         peer.lastSeq = s;
       } else {
-        relAck = this.relativeSeq(peer, ackSeq, peer.ackSeq, peer.ackWraps);
+        relAck = this.relativeSeq(peer, ackSeq | 0, peer.ackSeq | 0, peer.ackWraps);
         if (this.underflow) relAck = 0;
-        else if (!rst) updateAckSeq(peer, ackSeq); // acks in RSTs are not trusted
+        else if (!rst) updateAckSeq(peer, ackSeq | 0); // acks in RSTs are not trusted
       }
     }
 
-    this.updateLastSeq(ep, onePast, syn, fin, rst, len);
-    this.updateStateMachine(ep, peer, baseSeq, len, isOrig, syn, fin, rst, ack);
+    this.updateLastSeq(ep, onePast | 0, syn, fin, rst, len);
+    this.updateStateMachine(ep, peer, baseSeq | 0, len, isOrig, syn, fin, rst, ack);
 
     if (ack) this.ackReceived(peer, relAck);
     this.firstPacketSeen |= isOrig ? 1 : 2;
@@ -592,15 +614,17 @@ export class ZeekConn {
   /** Connection::ScaledHistoryEntry with base 10: the side's letter at its 1st, 10th, 100th ... time. */
   private scaled(ep: Endpoint, letter: CountedLetter): void {
     const k = COUNTED[letter];
-    const cnt = ((ep.counts[k] as number) + 1) >>> 0;
-    ep.counts[k] = cnt;
-    const thresh = ep.thresholds[k] as number;
+    const counts = (ep.counts ??= [0, 0, 0, 0]);
+    const thresholds = (ep.thresholds ??= [1, 1, 1, 1]);
+    const cnt = ((counts[k] as number) + 1) >>> 0;
+    counts[k] = cnt;
+    const thresh = thresholds[k] as number;
     if (cnt !== thresh) return;
     this.addHistory(this.endpointCode(ep, letter));
     const next = (thresh * 10) >>> 0;
     // uint32 wrap-around: keep the threshold, restart the count.
-    if (next <= thresh) ep.counts[k] = 0;
-    else ep.thresholds[k] = next;
+    if (next <= thresh) counts[k] = 0;
+    else thresholds[k] = next;
   }
 
   private updateHistory(ep: Endpoint, syn: boolean, fin: boolean, rst: boolean, ack: boolean, relSeq: number, len: number): void {
@@ -646,8 +670,10 @@ export class ZeekConn {
   /** Set by relativeSeq: the number fell before the side's start (Zeek's underflow flag). */
   private underflow = false;
 
-  /** get_relative_seq: `cur` relative to the side's start, across 32-bit wraps. */
+  /** get_relative_seq: `cur` relative to the side's start, across 32-bit wraps (`cur`, `last`: int32 bits). */
   private relativeSeq(ep: Endpoint, cur: number, last: number, wraps: number): number {
+    cur >>>= 0;
+    last >>>= 0;
     this.underflow = false;
     const delta = seqDelta(cur, last);
     if (delta < 0) {
@@ -663,8 +689,10 @@ export class ZeekConn {
     return ep.toRelative(cur, wraps);
   }
 
-  /** init_endpoint: (re)start a side's numbering on its first packet or on a SYN. */
+  /** init_endpoint: (re)start a side's numbering on its first packet or on a SYN (`first`, `lastSeq`: int32 bits). */
   private initEndpoint(ep: Endpoint, syn: boolean, first: number, lastSeq: number): void {
+    first >>>= 0;
+    lastSeq >>>= 0;
     switch (ep.state) {
       case S.INACTIVE:
         if (syn) {
@@ -700,6 +728,7 @@ export class ZeekConn {
 
   /** update_last_seq: advance the side's highest sequence number; payload at or below it is a retransmission ('t'). */
   private updateLastSeq(ep: Endpoint, lastSeq: number, syn: boolean, fin: boolean, rst: boolean, len: number): void {
+    lastSeq >>>= 0; // int32 bits in
     const delta = seqDelta(lastSeq, ep.lastSeq);
     if ((syn || rst) && (delta > TOO_LARGE_SEQ_DELTA || delta < -TOO_LARGE_SEQ_DELTA)) {
       // Untrusted jump.
@@ -722,6 +751,7 @@ export class ZeekConn {
     ep: Endpoint, peer: Endpoint, baseSeq: number, len: number, isOrig: boolean,
     syn: boolean, fin: boolean, rst: boolean, ack: boolean,
   ): void {
+    baseSeq >>>= 0; // int32 bits in
     switch (ep.state) {
       case S.INACTIVE:
         this.updateInactive(ep, peer, baseSeq, len, isOrig, syn, fin, rst, ack);
@@ -756,6 +786,7 @@ export class ZeekConn {
     ep: Endpoint, peer: Endpoint, baseSeq: number, len: number, isOrig: boolean,
     syn: boolean, fin: boolean, rst: boolean, ack: boolean,
   ): void {
+    baseSeq >>>= 0; // int32 bits in
     if (syn) {
       if (isOrig) ep.setState(ack ? S.SYN_ACK_SENT : S.SYN_SENT);
       else {
@@ -875,7 +906,9 @@ function restart(ep: Endpoint, first: number, lastSeq: number): void {
   ep.lastSeq = lastSeq;
 }
 
+/** `ack`: int32 bits. */
 function updateAckSeq(ep: Endpoint, ack: number): void {
+  ack >>>= 0;
   const delta = seqDelta(ack, ep.ackSeq);
   // An ack of 0 far ahead is more likely broken than a wrap landing on 0.
   if (ack === 0 && delta > TOO_LARGE_SEQ_DELTA) return;

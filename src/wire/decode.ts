@@ -15,7 +15,7 @@ import { SllView } from './sll.js';
 import { Sll2View } from './sll2.js';
 import { isVlanTpid, VlanView, VLAN_MAX_DEPTH, VLAN_TAG_LEN } from './vlan.js';
 import { Ipv4Packet, IPV4_HEADER_LEN } from './ipv4.js';
-import { checksumOk, sum16 } from './checksum.js';
+import { sumVerifies } from './checksum.js';
 import { Ipv6Packet, newIpv6Chain, walkIpv6Headers, ipv6FragmentOffset, ipv6MoreFragments, ipv6FragmentId } from './ipv6.js';
 import { IpProtocol } from './ipproto.js';
 import { TcpPacket, TCP_HEADER_LEN } from './tcp.js';
@@ -193,7 +193,7 @@ function decodeEthernetIpv4Tcp(b: Bytes, off: number, capLen: number, info: Fram
   info.l4Length = l4Length;
   info.l4Captured = l4Captured;
   info.trailerLength = end - l4 - l4Captured;
-  info.ipChecksumOk = checksumOk(sum16(b, p, hl));
+  info.ipChecksumOk = sumVerifies(b, p, hl, 0);
   info.tcp = true;
   info.tcpHeaderLength = thl;
   info.tcpPayloadLength = l4Length - thl;
