@@ -312,7 +312,7 @@ function sendQueueText(n: number): string {
 /**
  * Sorts a host's rows as `ss` would group them for a reader: each listener (in descriptor order) with the
  * sockets that share its port right under it, then the ports without a listener; inside a group by
- * descriptor (orphans last), then by the remote end.
+ * descriptor (orphans last), then by the remote end, then by connection.
  */
 export function sortRows(rows: SocketRow[]): SocketRow[] {
   const listenerFd = new Map<number, number>();
@@ -325,7 +325,7 @@ function portOf(endpoint: string): number {
   return Number(endpoint.slice(endpoint.lastIndexOf(':') + 1));
 }
 
-/** Local port, the listener first, then descriptors in order (orphans last), then the remote end. */
+/** Local port, the listener first, then descriptors in order (orphans last), then the remote end, then the connection. */
 function compareRows(a: SocketRow, b: SocketRow): number {
   const pa = portOf(a.local);
   const pb = portOf(b.local);
@@ -336,7 +336,9 @@ function compareRows(a: SocketRow, b: SocketRow): number {
   const fa = a.fd ?? Number.MAX_SAFE_INTEGER;
   const fb = b.fd ?? Number.MAX_SAFE_INTEGER;
   if (fa !== fb) return fa - fb;
-  return a.remote < b.remote ? -1 : a.remote > b.remote ? 1 : 0;
+  if (a.remote !== b.remote) return a.remote < b.remote ? -1 : 1;
+  // The same 4-tuple on two VLANs or interfaces: the older connection first (not the tables' hash order).
+  return (a.connection ?? -1) - (b.connection ?? -1);
 }
 
 /**

@@ -24,7 +24,7 @@ import { IpProtocol } from '../wire/ipproto.js';
 import { getTcpWindowScale, TCP_HEADER_LEN, TcpFlags, verifyTcpChecksum } from '../wire/tcp.js';
 import { HOST_DEFAULTS, HostRegistry, sortRows } from './hosts.js';
 import type { HostTable } from './hosts.js';
-import { inferListeners } from './listeners.js';
+import { inferListeners, REPLAY_CHUNK_SIZE } from './listeners.js';
 import type { InferredListener } from './listeners.js';
 import { FrameSeg, Tracker } from './tracker.js';
 import type { ConnectionRecord, DemuxRecord, FrameCounts, ReplayOptions, ReplayResult } from './types.js';
@@ -42,7 +42,7 @@ export function replay(source: string | CaptureReader, options: ReplayOptions = 
   const mode = options.inferListeners ?? (fromPath ? 'prepass' : 'lazy');
   if (mode === 'prepass' && !fromPath) throw new RangeError("replay: inferListeners 'prepass' needs a path (a reader cannot be read twice)");
   const obs = new Observer({ ...options, inferListeners: mode }, mode === 'prepass' ? inferListeners(source as string) : []);
-  const reader = fromPath ? openCapture(source) : source;
+  const reader = fromPath ? openCapture(source, { chunkSize: REPLAY_CHUNK_SIZE }) : source;
   try {
     for (let fr = reader.next(); fr !== null; fr = reader.next()) obs.frame(fr);
   } finally {
@@ -209,9 +209,18 @@ function socketTables(tracker: Tracker): HostTable[] {
     }
     if (rows.length > 0) out.push({ host: h.text, sockets: sortRows(rows) });
   }
-  // Hosts whose only sockets are in TIME-WAIT (their models were let go).
-  for (const [host, rows] of tw) out.push({ host, sockets: sortRows(rows) });
+  // Hosts whose only sockets are in TIME-WAIT (their models were let go), oldest connection first.
+  const rest: HostTable[] = [];
+  for (const [host, rows] of tw) rest.push({ host, sockets: sortRows(rows) });
+  rest.sort((a, b) => oldestConnection(a) - oldestConnection(b));
+  out.push(...rest);
   return out;
+}
+
+function oldestConnection(t: HostTable): number {
+  let id = Infinity;
+  for (const r of t.sockets) if (r.connection !== null && r.connection < id) id = r.connection;
+  return id;
 }
 
 /** Reads the TCP fields the tracker needs straight from the bytes (no TcpPacket, no TcpRepr per frame). */

@@ -4,41 +4,43 @@
  * Why not Map: a connection key is 96 bits (IPv4) or 288 bits (IPv6) plus the VLAN stack, more
  * than one JS number holds, so a Map needs either a string key (built per lookup: slow, garbage)
  * or nested maps (one Map object per remote endpoint: hundreds of bytes each). Here every key is a
- * row of 32-bit words in ONE Uint32Array, probed linearly from a murmur3-mixed, seeded hash, with
+ * row of 32-bit words in ONE Int32Array, probed linearly from a seeded multiply-xorshift hash, with
  * the values in a parallel array. A lookup reads numbers and allocates nothing. Removal uses
  * backward-shift deletion (no tombstones), so a table that churns through millions of
  * connections never degrades. Row layout: word 0 is the hash (0 marks an empty row), then the key.
  *
  * Linux does the same job with inet_ehashfn (jhash with a boot-time secret) over a chained table;
- * the seed plays the secret's part against crafted collisions (murmur3 is not a keyed PRF, so
+ * the seed plays the secret's part against crafted collisions (the hash is not a keyed PRF, so
  * this is a speed bump, not a guarantee; the seed comes from the Host's injected random source).
  */
 
-const C1 = 0xcc9e2d51;
-const C2 = 0x1b873593;
+// Each key word times its own odd constant (a bijection of the word), the products XORed with the
+// seed: independent multiplications, so the CPU does them side by side (murmur3's chained mixing cost
+// four times as long, and a lookup computes a hash for every frame). Then lowbias32's finalizer
+// (xorshift-multiply, twice) brings every input bit down to the low bits the row index is taken from.
+const K0 = 0x9e3779b1;
+const K1 = 0x85ebca77;
+const K2 = 0xc2b2ae3d;
+const K3 = 0x27d4eb2f;
+const K4 = 0x165667b1;
+const K5 = 0xd3a2646d;
+const K6 = 0xfd7046c5;
+const K7 = 0xb55a4f09;
+const K8 = 0x7feb352d;
+const K9 = 0x846ca68b;
 
-function mix(h: number, k: number): number {
-  k = Math.imul(k, C1);
-  k = (k << 15) | (k >>> 17);
-  k = Math.imul(k, C2);
-  h ^= k;
-  h = (h << 13) | (h >>> 19);
-  return (Math.imul(h, 5) + 0xe6546b64) | 0;
-}
-
-function finish(h: number, words: number): number {
-  h ^= words * 4;
+function finish(h: number): number {
   h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
+  h = Math.imul(h, 0x7feb352d);
+  h ^= h >>> 15;
+  h = Math.imul(h, 0x846ca68b);
   h ^= h >>> 16;
   // 0 marks an empty row; fold it onto 1 (costs one value of 2^32). An int32: a small integer to V8.
   return h === 0 ? 1 : h;
 }
 
 export function hashV4Key(seed: number, local: number, remote: number, ports: number, vlan: number): number {
-  return finish(mix(mix(mix(mix(seed, local), remote), ports), vlan), 4);
+  return finish(seed ^ Math.imul(local, K0) ^ Math.imul(remote, K1) ^ Math.imul(ports, K2) ^ Math.imul(vlan, K3));
 }
 
 export function hashV6Key(
@@ -47,17 +49,9 @@ export function hashV6Key(
   r0: number, r1: number, r2: number, r3: number,
   ports: number, vlan: number,
 ): number {
-  let h = mix(seed, l0);
-  h = mix(h, l1);
-  h = mix(h, l2);
-  h = mix(h, l3);
-  h = mix(h, r0);
-  h = mix(h, r1);
-  h = mix(h, r2);
-  h = mix(h, r3);
-  h = mix(h, ports);
-  h = mix(h, vlan);
-  return finish(h, 10);
+  const l = Math.imul(l0, K4) ^ Math.imul(l1, K5) ^ Math.imul(l2, K6) ^ Math.imul(l3, K0);
+  const r = Math.imul(r0, K7) ^ Math.imul(r1, K8) ^ Math.imul(r2, K9) ^ Math.imul(r3, K1);
+  return finish(seed ^ l ^ r ^ Math.imul(ports, K2) ^ Math.imul(vlan, K3));
 }
 
 const MIN_CAPACITY = 16;
