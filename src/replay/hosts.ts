@@ -72,6 +72,8 @@ export interface HostOptions {
 
 export const HOST_DEFAULTS = { fdLimit: 1 << 20 } as const;
 
+/** Sockets with a 4-tuple a host keeps in a plain list before it takes a TupleIndex. */
+const FEW_MAX = 8;
 /** Empty 4-tuple indexes kept for reuse (only small ones: a server's grown table is let go). */
 const INDEX_POOL: Array<TupleIndex<Endpoint>> = [];
 const INDEX_POOL_MAX = 1024;
@@ -81,7 +83,13 @@ const FREE_HOSTS_MAX = 4096;
 
 export class Host {
   readonly fds: FdTable<Endpoint | Listener>;
-  /** Sockets with a 4-tuple (made on first use: most hosts of a big capture are one client socket). */
+  /**
+   * Sockets with a 4-tuple while there are at most FEW_MAX of them, in `few[0, nFew)`: most hosts of a
+   * big capture are a client with one socket at a time, and a list of one is found without a hash
+   * table's cold rows (a million client hosts would each touch one). Past that, the TupleIndex.
+   */
+  private readonly few: Endpoint[] = [];
+  private nFew = 0;
   private tupleIndex: TupleIndex<Endpoint> | null = null;
   private listenerIndex: ListenerIndex<Listener> | null = null;
   readonly listenerList: Listener[] = [];
@@ -184,19 +192,14 @@ export class Host {
     return this._w3;
   }
 
-  get tuples(): TupleIndex<Endpoint> {
-    this.tupleIndex ??= INDEX_POOL.pop() ?? new TupleIndex<Endpoint>();
-    return this.tupleIndex;
-  }
-
   /** Nothing open and nothing pending: the model can go (a new one starts the same way: lowest descriptor 3). */
   get idle(): boolean {
-    return this.refs === 0 && this.fds.size === 0 && this.listenerList.length === 0 && (this.tupleIndex === null || this.tupleIndex.size === 0);
+    return this.refs === 0 && this.fds.size === 0 && this.listenerList.length === 0 && this.tupleCount === 0;
   }
 
   /** Sockets with a 4-tuple now. */
   get tupleCount(): number {
-    return this.tupleIndex === null ? 0 : this.tupleIndex.size;
+    return this.nFew + (this.tupleIndex === null ? 0 : this.tupleIndex.size);
   }
 
   /** "ip:port" or "[v6]:port". */
@@ -234,14 +237,40 @@ export class Host {
 
   /** Puts a socket in the 4-tuple index under the key of the frames it receives; false when the tuple is taken. */
   hash(ep: Endpoint): boolean {
+    if (this.tupleIndex === null) {
+      if (this.lookupTupleOf(ep) !== undefined) return false;
+      if (this.nFew < FEW_MAX) {
+        this.few[this.nFew++] = ep;
+        return true;
+      }
+      // One socket too many for the list: all of them go into a TupleIndex.
+      const t = (this.tupleIndex = INDEX_POOL.pop() ?? new TupleIndex<Endpoint>());
+      for (let i = 0; i < this.nFew; i++) this.hashInto(t, this.few[i] as Endpoint);
+      this.nFew = 0;
+    }
+    return this.hashInto(this.tupleIndex, ep);
+  }
+
+  private hashInto(t: TupleIndex<Endpoint>, ep: Endpoint): boolean {
     const r = ep.peer.host;
-    if (!this.v6) return this.tuples.hashV4(this.i3, ep.port, r.i3, ep.peer.port, ep.rxKey, ep);
-    return this.tuples.hashV6Words(this.i0, this.i1, this.i2, this.i3, ep.port, r.i0, r.i1, r.i2, r.i3, ep.peer.port, ep.rxKey, ep);
+    if (!this.v6) return t.hashV4(this.i3, ep.port, r.i3, ep.peer.port, ep.rxKey, ep);
+    return t.hashV6Words(this.i0, this.i1, this.i2, this.i3, ep.port, r.i0, r.i1, r.i2, r.i3, ep.peer.port, ep.rxKey, ep);
   }
 
   unhash(ep: Endpoint): void {
     const t = this.tupleIndex;
-    if (t === null) return;
+    if (t === null) {
+      // As the index would: only the socket that holds its key goes.
+      const few = this.few;
+      for (let i = 0; i < this.nFew; i++) {
+        if (few[i] === ep) {
+          few[i] = few[this.nFew - 1] as Endpoint;
+          this.nFew--;
+          return;
+        }
+      }
+      return;
+    }
     const r = ep.peer.host;
     if (!this.v6) t.unhashV4(this.i3, ep.port, r.i3, ep.peer.port, ep.rxKey, ep);
     else t.unhashV6Words(this.i0, this.i1, this.i2, this.i3, ep.port, r.i0, r.i1, r.i2, r.i3, ep.peer.port, ep.rxKey, ep);
@@ -256,15 +285,36 @@ export class Host {
   /** The socket a segment from `remote`:`remotePort` to `port` finds (demux step one), read from the IP header bytes. */
   lookupTuple(b: Bytes, remoteOff: number, remotePort: number, localOff: number, port: number, key: number): Endpoint | undefined {
     const t = this.tupleIndex;
-    if (t === null) return undefined;
+    if (t === null) {
+      const dv = b.dv;
+      for (let i = 0; i < this.nFew; i++) {
+        const e = this.few[i] as Endpoint;
+        const r = e.peer.host;
+        if (e.port !== port || e.peer.port !== remotePort || e.rxKey !== key) continue;
+        if (this.v6) {
+          if (!sameWords(this, dv, localOff) || !sameWords(r, dv, remoteOff)) continue;
+        } else if (dv.getInt32(localOff) !== this.i3 || dv.getInt32(remoteOff) !== r.i3) continue;
+        return e;
+      }
+      return undefined;
+    }
     return this.v6 ? t.lookupV6(b, localOff, port, remoteOff, remotePort, key) : t.lookupV4Bytes(b, localOff, port, remoteOff, remotePort, key);
   }
 
   /** The socket holding `ep`'s own 4-tuple key (the one `hash` would use). */
   lookupTupleOf(ep: Endpoint): Endpoint | undefined {
     const t = this.tupleIndex;
-    if (t === null) return undefined;
     const r = ep.peer.host;
+    if (t === null) {
+      for (let i = 0; i < this.nFew; i++) {
+        const e = this.few[i] as Endpoint;
+        const z = e.peer.host;
+        if (e.port !== ep.port || e.peer.port !== ep.peer.port || e.rxKey !== ep.rxKey || z.i3 !== r.i3) continue;
+        // An IPv4 host's key holds the last word only, as its TupleIndex's would.
+        if (!this.v6 || (z.i2 === r.i2 && z.i1 === r.i1 && z.i0 === r.i0)) return e;
+      }
+      return undefined;
+    }
     if (!this.v6) return t.lookupV4(this.i3, ep.port, r.i3, ep.peer.port, ep.rxKey);
     return t.lookupV6Words(this.i0, this.i1, this.i2, this.i3, ep.port, r.i0, r.i1, r.i2, r.i3, ep.peer.port, ep.rxKey);
   }
@@ -283,18 +333,17 @@ export class Host {
         listenerFd: null,
       });
     }
-    if (this.tupleIndex !== null) {
-      for (const ep of this.tupleIndex.values()) {
-        rows.push({
-          fd: ep.fd < 0 ? null : ep.fd,
-          state: stateName(ep.state),
-          local: this.endpointText(ep.port),
-          remote: ep.peer.host.endpointText(ep.peer.port),
-          queue: sendQueueText(ep.sendQueue()),
-          connection: ep.conn.id,
-          listenerFd: ep.listener === null || ep.listener.fd < 0 ? null : ep.listener.fd,
-        });
-      }
+    const eps = this.tupleIndex !== null ? [...this.tupleIndex.values()] : this.few.slice(0, this.nFew);
+    for (const ep of eps) {
+      rows.push({
+        fd: ep.fd < 0 ? null : ep.fd,
+        state: stateName(ep.state),
+        local: this.endpointText(ep.port),
+        remote: ep.peer.host.endpointText(ep.peer.port),
+        queue: sendQueueText(ep.sendQueue()),
+        connection: ep.conn.id,
+        listenerFd: ep.listener === null || ep.listener.fd < 0 ? null : ep.listener.fd,
+      });
     }
     return rows;
   }
@@ -303,6 +352,11 @@ export class Host {
 /** "ip:port" or "[v6]:port". */
 export function endpointText(v6: boolean, address: string, port: number): string {
   return v6 ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
+/** The four words of `h`'s address are those at b[off, off+16). */
+function sameWords(h: Host, dv: DataView, off: number): boolean {
+  return dv.getInt32(off) === h.i0 && dv.getInt32(off + 4) === h.i1 && dv.getInt32(off + 8) === h.i2 && dv.getInt32(off + 12) === h.i3;
 }
 
 function sendQueueText(n: number): string {

@@ -14,7 +14,9 @@
 import { openCapture } from '../capture/reader.js';
 import { formatIpv4, formatIpv6 } from '../wire/address.js';
 import type { Bytes } from '../wire/bytes.js';
+import { ethernetIpv4TcpOffset } from '../wire/decode.js';
 import { FrameDecoder } from '../wire/frame-decoder.js';
+import { LinkType } from '../wire/linktype.js';
 import { TcpFlags } from '../wire/tcp.js';
 
 export interface InferredListener {
@@ -45,7 +47,10 @@ export function inferListeners(path: string): InferredListener[] {
   const out: InferredListener[] = [];
   try {
     for (let f = reader.next(); f !== null; f = reader.next()) {
-      const { info } = dec.decode(f.linkType, f.bytes, f.offset, f.capLen, f.index, f.tsSec * 1e6 + ((f.tsNsec / 1000) | 0));
+      // The common frame says at once, by its flags, whether it matters here (SYNs: 3 frames in 11).
+      const l4 = f.linkType === LinkType.ETHERNET ? ethernetIpv4TcpOffset(f.bytes, f.offset, f.capLen) : -1;
+      if (l4 >= 0 && ((f.bytes.u8[l4 + 13] as number) & (TcpFlags.SYN | TcpFlags.RST)) !== TcpFlags.SYN) continue;
+      const { info } = dec.decodeAt(f.linkType, f.bytes, f.offset, f.capLen, f.index, f.tsSec, f.tsNsec);
       if (!info.tcp || info.bytes === null) continue;
       const b = info.bytes;
       const o = info.l4Offset;

@@ -131,8 +131,7 @@ export class Observer {
     counts.total++;
     const cut = fr.capLen < fr.origLen;
     if (cut) counts.truncated++;
-    const timeUs = fr.tsSec * 1_000_000 + ((fr.tsNsec / 1000) | 0);
-    const info = this.dec.decode(fr.linkType, fr.bytes, fr.offset, fr.capLen, fr.index, timeUs).info;
+    const info = this.dec.decodeAt(fr.linkType, fr.bytes, fr.offset, fr.capLen, fr.index, fr.tsSec, fr.tsNsec).info;
     if (info.fragment) counts.fragments++;
     if (!info.ipChecksumOk) counts.badIpChecksum++;
     // A header the snap length cut is the capture's doing, not a malformed frame (as `synack frames` counts).
@@ -142,7 +141,7 @@ export class Observer {
       counts.tcp++;
       if (fr.interfaceId > 0) tracker.multiInterface = true;
       const seg = this.seg;
-      fillSeg(seg, info, fr.index, timeUs, fr.interfaceId);
+      fillSeg(seg, info, fr.index, fr.tsSec, fr.tsNsec, fr.interfaceId);
       if (seg.badChecksum) counts.badChecksum++;
       const v = tracker.frame(seg);
       if (v !== null) {
@@ -224,12 +223,13 @@ function oldestConnection(t: HostTable): number {
 }
 
 /** Reads the TCP fields the tracker needs straight from the bytes (no TcpPacket, no TcpRepr per frame). */
-function fillSeg(seg: FrameSeg, info: FrameInfo, frame: number, timeUs: number, iface: number): void {
+function fillSeg(seg: FrameSeg, info: FrameInfo, frame: number, tsSec: number, tsNsec: number, iface: number): void {
   const b = info.bytes as NonNullable<FrameInfo['bytes']>;
   const dv = b.dv;
   const o = info.l4Offset;
   seg.frame = frame;
-  seg.timeUs = timeUs;
+  // Microseconds (past 2^31: a double) made here and kept in the reused segment, never passed around.
+  seg.timeUs = tsSec * 1_000_000 + ((tsNsec / 1000) | 0);
   seg.b = b;
   seg.addrLen = info.addrLen === 16 ? 16 : 4;
   seg.srcOff = info.addrOffset;
