@@ -53,8 +53,6 @@ export class Endpoint {
   tw: TwSock | null = null;
 
   peer!: Endpoint;
-  /** The next end sending on the same 4-tuple and direction over another link (VLAN stack, interface). */
-  alias: Endpoint | null = null;
 
   // Fixed for a connection's life (set again when a pooled Conn serves another connection).
   conn: Conn;
@@ -131,7 +129,6 @@ export class Endpoint {
     this.abortedFrom = -1;
     this.twOverflow = false;
     this.tw = null;
-    this.alias = null;
   }
 
   /** Found by a 4-tuple lookup: in its host's index, or in the TIME-WAIT table. */
@@ -197,6 +194,14 @@ export class Conn {
   vlanServer: number[] | null = null;
   vlanServerSeen = false;
   vlanClientSeen = false;
+
+  /** The next connection on the same 4-tuple over another link (VLAN stack, interface): the tracker's alias list. */
+  alias: Conn | null = null;
+  /**
+   * The client is the end the tracker's index names first (the lower address, then port; the client on
+   * a tie): a frame's sender is the client exactly when it too sorts first.
+   */
+  clientFirst = true;
 
   /** In the close-linger queue. */
   lingering = false;
@@ -267,6 +272,8 @@ export class Conn {
     this.vlanServer = null;
     this.vlanServerSeen = false;
     this.vlanClientSeen = false;
+    this.alias = null;
+    this.clientFirst = true;
     this.lingering = false;
     this.finalized = false;
   }

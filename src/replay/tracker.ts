@@ -134,7 +134,10 @@ const FIN = TcpFlags.FIN;
 const RST = TcpFlags.RST;
 
 export class Tracker {
-  private readonly conns = new TupleIndex<Endpoint>();
+  /** Connections by 4-tuple, one entry for both directions (see `index`). */
+  private readonly conns = new TupleIndex<Conn>();
+  /** Set by `head`: the frame's sender is the end the index names first. */
+  private srcFirst = true;
   private readonly live = new Set<Conn>();
   /** Reported connections' objects, for reuse. */
   private readonly freeConns: Conn[] = [];
@@ -201,15 +204,34 @@ export class Tracker {
   // ---------------------------------------------------------------------------------------------------
   // Finding the connection
 
-  /** The first end sending on the frame's 4-tuple and direction (any link key). */
-  private head(f: FrameSeg): Endpoint | undefined {
-    const b = f.b;
-    if (f.addrLen === 4) return this.conns.lookupV4(b.dv.getInt32(f.srcOff), f.sport, b.dv.getInt32(f.dstOff), f.dport, 0);
-    return this.conns.lookupV6(b, f.srcOff, f.sport, f.dstOff, f.dport, 0);
+  /**
+   * The first connection on the frame's 4-tuple (any link key; the rest follow on its alias list).
+   * Sets `srcFirst`: the frame's sender is the end the index names first.
+   */
+  private head(f: FrameSeg): Conn | undefined {
+    const dv = f.b.dv;
+    if (f.addrLen === 4) {
+      const src = dv.getInt32(f.srcOff);
+      const dst = dv.getInt32(f.dstOff);
+      const first = endFirst(src >>> 0, f.sport, dst >>> 0, f.dport);
+      this.srcFirst = first;
+      return first ? this.conns.lookupV4(src, f.sport, dst, f.dport, 0) : this.conns.lookupV4(dst, f.dport, src, f.sport, 0);
+    }
+    const first = frameV6SrcFirst(dv, f.srcOff, f.sport, f.dstOff, f.dport);
+    this.srcFirst = first;
+    return first ? this.conns.lookupV6(f.b, f.srcOff, f.sport, f.dstOff, f.dport, 0) : this.conns.lookupV6(f.b, f.dstOff, f.dport, f.srcOff, f.sport, 0);
+  }
+
+  /** The end of `c` that sent the frame `head` looked up. */
+  private sender(c: Conn): Endpoint {
+    return this.srcFirst === c.clientFirst ? c.client : c.server;
   }
 
   private lookup(f: FrameSeg): Endpoint | undefined {
-    for (let e: Endpoint | null = this.head(f) ?? null; e !== null; e = e.alias) if (e.peer.rxKey === f.key) return e;
+    for (let c: Conn | null = this.head(f) ?? null; c !== null; c = c.alias) {
+      const e = this.sender(c);
+      if (e.peer.rxKey === f.key) return e;
+    }
     return undefined;
   }
 
@@ -227,8 +249,14 @@ export class Tracker {
    * direction is not confirmed yet takes it (asymmetric VLAN tagging), and its key is corrected.
    */
   private adopt(f: FrameSeg): Endpoint | undefined {
-    let s = this.head(f) ?? null;
-    while (s !== null && (s.conn.finalized || s.peer.rxConfirmed)) s = s.alias;
+    let s: Endpoint | null = null;
+    for (let c: Conn | null = this.head(f) ?? null; c !== null; c = c.alias) {
+      const e = this.sender(c);
+      if (!e.conn.finalized && !e.peer.rxConfirmed) {
+        s = e;
+        break;
+      }
+    }
     if (s === null) return undefined;
     const r = s.peer;
     const wasHashed = r.hashed;
@@ -286,8 +314,7 @@ export class Tracker {
     this.live.add(c);
     c.client.host.refs++;
     c.server.host.refs++;
-    this.indexDir(c.client);
-    this.indexDir(c.server);
+    this.index(c);
     return senderIsClient ? c.client : c.server;
   }
 
@@ -655,33 +682,41 @@ export class Tracker {
   // ---------------------------------------------------------------------------------------------------
   // Indexes and expiry
 
-  /** Index the direction `e` sends in (a second connection on the same 4-tuple, on another link, goes on the first one's alias list). */
-  private indexDir(e: Endpoint): void {
-    const head = this.headOf(e);
-    if (head === undefined) this.putHead(e);
+  /**
+   * Index a connection under its 4-tuple, once for both directions: the end that sorts first (lower
+   * address, then port) is named first. A second connection on the same 4-tuple, on another link, goes
+   * on the first one's alias list, right after it.
+   */
+  private index(c: Conn): void {
+    const a = c.client;
+    const z = c.server;
+    c.clientFirst = a.host.v6 ? wordsFirst(a.host, a.port, z.host, z.port) : endFirst(a.host.w3, a.port, z.host.w3, z.port);
+    const head = this.headOf(c);
+    if (head === undefined) this.putHead(c);
     else {
-      e.alias = head.alias;
-      head.alias = e;
+      c.alias = head.alias;
+      head.alias = c;
     }
   }
 
-  private unindexDir(e: Endpoint): void {
-    const head = this.headOf(e);
-    if (head === e) {
-      this.dropHead(e);
-      if (e.alias !== null) this.putHead(e.alias);
+  private unindex(c: Conn): void {
+    const head = this.headOf(c);
+    if (head === c) {
+      this.dropHead(c);
+      if (c.alias !== null) this.putHead(c.alias);
     } else {
       for (let p = head ?? null; p !== null; p = p.alias) {
-        if (p.alias === e) {
-          p.alias = e.alias;
+        if (p.alias === c) {
+          p.alias = c.alias;
           break;
         }
       }
     }
-    e.alias = null;
+    c.alias = null;
   }
 
-  private headOf(e: Endpoint): Endpoint | undefined {
+  private headOf(c: Conn): Conn | undefined {
+    const e = c.clientFirst ? c.client : c.server;
     const a = e.host;
     const z = e.peer.host;
     return a.v6
@@ -689,18 +724,20 @@ export class Tracker {
       : this.conns.lookupV4(a.i3, e.port, z.i3, e.peer.port, 0);
   }
 
-  private putHead(e: Endpoint): void {
+  private putHead(c: Conn): void {
+    const e = c.clientFirst ? c.client : c.server;
     const a = e.host;
     const z = e.peer.host;
-    if (a.v6) this.conns.hashV6Words(a.i0, a.i1, a.i2, a.i3, e.port, z.i0, z.i1, z.i2, z.i3, e.peer.port, 0, e);
-    else this.conns.hashV4(a.i3, e.port, z.i3, e.peer.port, 0, e);
+    if (a.v6) this.conns.hashV6Words(a.i0, a.i1, a.i2, a.i3, e.port, z.i0, z.i1, z.i2, z.i3, e.peer.port, 0, c);
+    else this.conns.hashV4(a.i3, e.port, z.i3, e.peer.port, 0, c);
   }
 
-  private dropHead(e: Endpoint): void {
+  private dropHead(c: Conn): void {
+    const e = c.clientFirst ? c.client : c.server;
     const a = e.host;
     const z = e.peer.host;
-    if (a.v6) this.conns.unhashV6Words(a.i0, a.i1, a.i2, a.i3, e.port, z.i0, z.i1, z.i2, z.i3, e.peer.port, 0, e);
-    else this.conns.unhashV4(a.i3, e.port, z.i3, e.peer.port, 0, e);
+    if (a.v6) this.conns.unhashV6Words(a.i0, a.i1, a.i2, a.i3, e.port, z.i0, z.i1, z.i2, z.i3, e.peer.port, 0, c);
+    else this.conns.unhashV4(a.i3, e.port, z.i3, e.peer.port, 0, c);
   }
 
   private linger(c: Conn): void {
@@ -738,8 +775,7 @@ export class Tracker {
     if (c.finalized) return;
     c.finalized = true;
     this.live.delete(c);
-    this.unindexDir(c.client);
-    this.unindexDir(c.server);
+    this.unindex(c);
     this.o.onConnection(this.record(c));
     const view = c.view;
     c.view = null;
@@ -832,6 +868,29 @@ const WSCALE_TEXT: readonly string[] = Array.from({ length: 15 }, (_, i) => `wsc
 function vlanList(f: FrameSeg): number[] | null {
   if (f.vlanCount === 0) return null;
   return Array.from(f.vlanIds.subarray(0, f.vlanCount));
+}
+
+/** The end (address a, port p) sorts before or with (address b, port q): IPv4 addresses as uint32. */
+function endFirst(a: number, p: number, b: number, q: number): boolean {
+  return a < b || (a === b && p <= q);
+}
+
+/** endFirst for two IPv6 hosts' words. */
+function wordsFirst(a: Host, p: number, b: Host, q: number): boolean {
+  if (a.w0 !== b.w0) return a.w0 < b.w0;
+  if (a.w1 !== b.w1) return a.w1 < b.w1;
+  if (a.w2 !== b.w2) return a.w2 < b.w2;
+  return endFirst(a.w3, p, b.w3, q);
+}
+
+/** endFirst for a frame's IPv6 source and destination, read from its header. */
+function frameV6SrcFirst(dv: DataView, srcOff: number, sport: number, dstOff: number, dport: number): boolean {
+  for (let i = 0; i < 12; i += 4) {
+    const a = dv.getUint32(srcOff + i);
+    const b = dv.getUint32(dstOff + i);
+    if (a !== b) return a < b;
+  }
+  return endFirst(dv.getUint32(srcOff + 12), sport, dv.getUint32(dstOff + 12), dport);
 }
 
 function sameList(a: number[] | null, b: number[] | null): boolean {
