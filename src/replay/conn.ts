@@ -203,6 +203,8 @@ export class Conn {
    */
   clientFirst = true;
 
+  /** Its place in the tracker's list of connections not yet reported. */
+  liveAt = -1;
   /** In the close-linger queue. */
   lingering = false;
   /** Reported: its record is out, it no longer takes frames (a TIME-WAIT end may still be in its host). */
@@ -274,6 +276,7 @@ export class Conn {
     this.vlanClientSeen = false;
     this.alias = null;
     this.clientFirst = true;
+    this.liveAt = -1;
     this.lingering = false;
     this.finalized = false;
   }

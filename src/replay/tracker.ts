@@ -138,7 +138,8 @@ export class Tracker {
   private readonly conns = new TupleIndex<Conn>();
   /** Set by `head`: the frame's sender is the end the index names first. */
   private srcFirst = true;
-  private readonly live = new Set<Conn>();
+  /** Every connection not yet reported, each at its `liveAt` (removed by moving the last one into its place). */
+  private readonly live: Conn[] = [];
   /** Reported connections' objects, for reuse. */
   private readonly freeConns: Conn[] = [];
   private readonly lingerQ = new DeadlineQueue<Conn>();
@@ -170,7 +171,7 @@ export class Tracker {
 
   /** Every connection not yet reported. */
   get liveConnections(): number {
-    return this.live.size;
+    return this.live.length;
   }
 
   /** Takes one TCP frame; returns its verdict when verdicts are on, else null. */
@@ -311,7 +312,8 @@ export class Tracker {
       ? this.newConn(id, f.frame, f.timeUs, src, f.sport, dst, f.dport, f.key, f.iface)
       : this.newConn(id, f.frame, f.timeUs, dst, f.dport, src, f.sport, f.key, f.iface);
     if (this.o.connView !== undefined) c.view = this.o.connView(new ViewInit(id, c.client.host, c.client.port, c.server.host, c.server.port));
-    this.live.add(c);
+    c.liveAt = this.live.length;
+    this.live.push(c);
     c.client.host.refs++;
     c.server.host.refs++;
     this.index(c);
@@ -774,7 +776,11 @@ export class Tracker {
   finalize(c: Conn): void {
     if (c.finalized) return;
     c.finalized = true;
-    this.live.delete(c);
+    const last = this.live.pop() as Conn;
+    if (last !== c) {
+      this.live[c.liveAt] = last;
+      last.liveAt = c.liveAt;
+    }
     this.unindex(c);
     this.o.onConnection(this.record(c));
     const view = c.view;
