@@ -30,18 +30,18 @@ export class Endpoint {
   /** The other end has sent a frame, so rxKey is known rather than assumed. */
   rxConfirmed = false;
 
-  // Sequence bookkeeping, raw u32 values as the wire carries them.
-  iss = 0;
+  // Sequence bookkeeping, raw u32 values as the wire carries them. Each is held as an int32 (its 32
+  // bits) and read back as u32: a small integer lives in the object itself, where a u32 above 2^31
+  // would be a heap number of its own (one more cache miss per frame, garbage when copied).
+  private _iss = 0;
   issKnown = false;
-  /** One past the highest sequence number sent (SYN and FIN count one). */
-  sndNxt = 0;
+  private _sndNxt = 0;
   sndKnown = false;
-  /** One past its FIN, once it sent one. */
-  finEnd = 0;
+  private _finEnd = 0;
   finSent = false;
-  /** The last acknowledgment number and window (scaled) it sent. */
-  lastAck = 0;
+  private _lastAck = 0;
   ackKnown = false;
+  /** The last window it sent (scaled). */
   wnd = 0;
   /** Window-scale shift it announced in its SYN (-1: none seen). */
   wscale = -1;
@@ -55,17 +55,83 @@ export class Endpoint {
   twPending = -1;
 
   peer!: Endpoint;
-  /** The next end sending on the same 4-tuple and direction over another link (VLAN stack, interface). */
-  alias: Endpoint | null = null;
 
-  constructor(
-    readonly conn: Conn,
-    readonly isClient: boolean,
-    readonly host: Host,
-    readonly port: number,
-    rxKey: number,
-  ) {
+  // Fixed for a connection's life (set again when a pooled Conn serves another connection).
+  conn: Conn;
+  isClient: boolean;
+  host: Host;
+  port: number;
+
+  constructor(conn: Conn, isClient: boolean, host: Host, port: number, rxKey: number) {
+    this.conn = conn;
+    this.isClient = isClient;
+    this.host = host;
+    this.port = port;
     this.rxKey = rxKey;
+  }
+
+  get iss(): number {
+    return this._iss >>> 0;
+  }
+
+  set iss(v: number) {
+    this._iss = v | 0;
+  }
+
+  /** One past the highest sequence number sent (SYN and FIN count one). */
+  get sndNxt(): number {
+    return this._sndNxt >>> 0;
+  }
+
+  set sndNxt(v: number) {
+    this._sndNxt = v | 0;
+  }
+
+  /** One past its FIN, once it sent one. */
+  get finEnd(): number {
+    return this._finEnd >>> 0;
+  }
+
+  set finEnd(v: number) {
+    this._finEnd = v | 0;
+  }
+
+  /** The last acknowledgment number it sent (its window is `wnd`). */
+  get lastAck(): number {
+    return this._lastAck >>> 0;
+  }
+
+  set lastAck(v: number) {
+    this._lastAck = v | 0;
+  }
+
+  /** As new, for another connection (Conn.init). */
+  init(host: Host, port: number, rxKey: number): void {
+    this.host = host;
+    this.port = port;
+    this.rxKey = rxKey;
+    this.state = St.CLOSED;
+    this.opened = false;
+    this.midstream = false;
+    this.fd = -1;
+    this.listener = null;
+    this.inSynQueue = false;
+    this.hashed = false;
+    this.rxConfirmed = false;
+    this.iss = 0;
+    this.issKnown = false;
+    this.sndNxt = 0;
+    this.sndKnown = false;
+    this.finEnd = 0;
+    this.finSent = false;
+    this.lastAck = 0;
+    this.ackKnown = false;
+    this.wnd = 0;
+    this.wscale = -1;
+    this.abortedFrom = -1;
+    this.twOverflow = false;
+    this.tw = null;
+    this.twPending = -1;
   }
 
   /** Found by a 4-tuple lookup: in its host's index, or in the TIME-WAIT table. */
@@ -87,15 +153,22 @@ export class Endpoint {
   }
 }
 
+/**
+ * A connection and its two ends. The tracker reuses a reported connection's objects for a later one
+ * (`init`), so a replay of millions of connections allocates only as many as are open at once.
+ */
 export class Conn {
   readonly client: Endpoint;
   readonly server: Endpoint;
-  lastFrame: number;
-  lastUs: number;
+  id = 0;
+  firstFrame = 0;
+  firstUs = 0;
+  /** Capture interface of its first frame. */
+  iface = 0;
+  lastFrame = 0;
+  lastUs = 0;
   frames = 0;
   view: ConnView | null = null;
-  clientText = '';
-  serverText = '';
   /** The last descriptor each end held (it is given back at close; the record keeps it). */
   clientFd: number | null = null;
   serverFd: number | null = null;
@@ -125,6 +198,16 @@ export class Conn {
   vlanServerSeen = false;
   vlanClientSeen = false;
 
+  /** The next connection on the same 4-tuple over another link (VLAN stack, interface): the tracker's alias list. */
+  alias: Conn | null = null;
+  /**
+   * The client is the end the tracker's index names first (the lower address, then port; the client on
+   * a tie): a frame's sender is the client exactly when it too sorts first.
+   */
+  clientFirst = true;
+
+  /** Its place in the tracker's list of connections not yet reported. */
+  liveAt = -1;
   /** In the close-linger queue. */
   lingering = false;
   /** Its linger is over: it is reported at the end of this step of the clock (Tracker.expire). */
@@ -135,9 +218,9 @@ export class Conn {
   twPending = false;
 
   constructor(
-    readonly id: number,
-    readonly firstFrame: number,
-    readonly firstUs: number,
+    id: number,
+    firstFrame: number,
+    firstUs: number,
     clientHost: Host,
     clientPort: number,
     serverHost: Host,
@@ -145,14 +228,66 @@ export class Conn {
     /** Link key of the client's frames (the server receives them) and of the server's. */
     keyToServer: number,
     keyToClient: number,
-    readonly iface: number,
+    iface: number,
   ) {
-    this.lastFrame = firstFrame;
-    this.lastUs = firstUs;
     this.client = new Endpoint(this, true, clientHost, clientPort, keyToClient);
     this.server = new Endpoint(this, false, serverHost, serverPort, keyToServer);
     this.client.peer = this.server;
     this.server.peer = this.client;
+    this.init(id, firstFrame, firstUs, clientHost, clientPort, serverHost, serverPort, keyToServer, keyToClient, iface);
+  }
+
+  /** Every field as a new connection's (the constructor's arguments, the rest initial). */
+  init(
+    id: number,
+    firstFrame: number,
+    firstUs: number,
+    clientHost: Host,
+    clientPort: number,
+    serverHost: Host,
+    serverPort: number,
+    keyToServer: number,
+    keyToClient: number,
+    iface: number,
+  ): void {
+    this.client.init(clientHost, clientPort, keyToClient);
+    this.server.init(serverHost, serverPort, keyToServer);
+    this.id = id;
+    this.firstFrame = firstFrame;
+    this.firstUs = firstUs;
+    this.iface = iface;
+    this.lastFrame = firstFrame;
+    this.lastUs = firstUs;
+    this.frames = 0;
+    this.view = null;
+    this.clientFd = null;
+    this.serverFd = null;
+    this.clientIsn = 0;
+    this.clientIsnKnown = false;
+    this.clientSynLen = 0;
+    this.serverIsn = 0;
+    this.synAckAck = 0;
+    this.synAckKnown = false;
+    this.handshakeAck = false;
+    this.rstClient = 0;
+    this.rstServer = 0;
+    this.finClient = 0;
+    this.finServer = 0;
+    this.badChecksum = 0;
+    this.midstream = false;
+    this.anomalies = null;
+    this.anomalyCount = 0;
+    this.vlanClient = null;
+    this.vlanServer = null;
+    this.vlanServerSeen = false;
+    this.vlanClientSeen = false;
+    this.alias = null;
+    this.clientFirst = true;
+    this.liveAt = -1;
+    this.lingering = false;
+    this.due = false;
+    this.finalized = false;
+    this.twPending = false;
   }
 
   get handshake(): boolean {

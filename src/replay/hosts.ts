@@ -19,10 +19,10 @@ import { FdTable } from '../socket/fd-table.js';
 import { ListenerIndex } from '../socket/listener-index.js';
 import type { ListenerStep } from '../socket/listener-index.js';
 import { TupleIndex } from '../socket/tuple-index.js';
-import { formatIpv4, formatIpv6 } from '../wire/address.js';
+import { formatIpv6 } from '../wire/address.js';
 import { allocBytes } from '../wire/bytes.js';
 import type { Bytes } from '../wire/bytes.js';
-import { parseIp } from '../socket/ip.js';
+import { ipv4Text, ipv6Text, parseIp } from '../socket/ip.js';
 import type { TcpState } from '../tcp/state.js';
 import type { Endpoint } from './conn.js';
 import { stateName } from './states.js';
@@ -72,55 +72,139 @@ export interface HostOptions {
 
 export const HOST_DEFAULTS = { fdLimit: 1 << 20 } as const;
 
+/** Sockets with a 4-tuple a host keeps in a plain list before it takes a TupleIndex. */
+const FEW_MAX = 8;
 /** Empty 4-tuple indexes kept for reuse (only small ones: a server's grown table is let go). */
 const INDEX_POOL: Array<TupleIndex<Endpoint>> = [];
 const INDEX_POOL_MAX = 1024;
 const INDEX_POOL_BYTES = 4096;
+/** Dropped host objects kept for reuse. */
+const FREE_HOSTS_MAX = 4096;
 
 export class Host {
   readonly fds: FdTable<Endpoint | Listener>;
-  /** Sockets with a 4-tuple (made on first use: most hosts of a big capture are one client socket). */
+  /**
+   * Sockets with a 4-tuple while there are at most FEW_MAX of them, in `few[0, nFew)`: most hosts of a
+   * big capture are a client with one socket at a time, and a list of one is found without a hash
+   * table's cold rows (a million client hosts would each touch one). Past that, the TupleIndex.
+   */
+  private readonly few: Endpoint[] = [];
+  private nFew = 0;
   private tupleIndex: TupleIndex<Endpoint> | null = null;
   private listenerIndex: ListenerIndex<Listener> | null = null;
   readonly listenerList: Listener[] = [];
   /** Connections not yet reported that have an end here: while any, the host model stays. */
   refs = 0;
   private step: ListenerStep = 'none';
+  // Who the host is: fixed while it is held (the registry reuses a dropped host's object for another).
+  private _id = 0;
+  private _text: string | null = null;
+  private _v6 = false;
+  private _w0 = 0;
+  private _w1 = 0;
+  private _w2 = 0;
+  private _w3 = 0;
 
   constructor(
     /** Order of first sight. */
-    readonly id: number,
-    /** The address as text ("198.18.0.1", "2001:db8::1"). */
-    readonly text: string,
-    readonly v6: boolean,
+    id: number,
+    /** The address as text ("198.18.0.1", "2001:db8::1"); null: made from the words when first asked for. */
+    text: string | null,
+    v6: boolean,
     /** The address as big-endian words; an IPv4 host uses w3 only. */
-    readonly w0: number,
-    readonly w1: number,
-    readonly w2: number,
-    readonly w3: number,
+    w0: number,
+    w1: number,
+    w2: number,
+    w3: number,
     options: HostOptions,
   ) {
     this.fds = new FdTable<Endpoint | Listener>({ limit: options.fdLimit ?? HOST_DEFAULTS.fdLimit });
+    this.assign(id, text, v6, w0, w1, w2, w3);
   }
 
-  get tuples(): TupleIndex<Endpoint> {
-    this.tupleIndex ??= INDEX_POOL.pop() ?? new TupleIndex<Endpoint>();
-    return this.tupleIndex;
+  /** An idle host's object becomes a new host (HostRegistry reuses it): as the constructor leaves it. */
+  reinit(id: number, text: string | null, v6: boolean, w0: number, w1: number, w2: number, w3: number): void {
+    if (!this.idle) throw new Error('Host.reinit: the host is still in use');
+    this.fds.clear();
+    this.step = 'none';
+    this.assign(id, text, v6, w0, w1, w2, w3);
+  }
+
+  private assign(id: number, text: string | null, v6: boolean, w0: number, w1: number, w2: number, w3: number): void {
+    this._id = id;
+    this._text = text;
+    this._v6 = v6;
+    this._w0 = w0 | 0;
+    this._w1 = w1 | 0;
+    this._w2 = w2 | 0;
+    this._w3 = w3 | 0;
+  }
+
+  /** Order of first sight. */
+  get id(): number {
+    return this._id;
+  }
+
+  /** The address as text ("198.18.0.1", "2001:db8::1"). */
+  get text(): string {
+    this._text ??= this._v6 ? ipv6Text(this.w0, this.w1, this.w2, this.w3) : ipv4Text(this.w3);
+    return this._text;
+  }
+
+  get v6(): boolean {
+    return this._v6;
+  }
+
+  /** The address as big-endian words (uint32); an IPv4 host uses w3 only. */
+  get w0(): number {
+    return this._w0 >>> 0;
+  }
+
+  get w1(): number {
+    return this._w1 >>> 0;
+  }
+
+  get w2(): number {
+    return this._w2 >>> 0;
+  }
+
+  get w3(): number {
+    return this._w3 >>> 0;
+  }
+
+  /**
+   * The same words as int32 (their 32 bits): small integers to V8, so passing them to the 4-tuple
+   * indexes (which compare 32 bits) never boxes a number.
+   */
+  get i0(): number {
+    return this._w0;
+  }
+
+  get i1(): number {
+    return this._w1;
+  }
+
+  get i2(): number {
+    return this._w2;
+  }
+
+  get i3(): number {
+    return this._w3;
   }
 
   /** Nothing open and nothing pending: the model can go (a new one starts the same way: lowest descriptor 3). */
   get idle(): boolean {
-    return this.refs === 0 && this.fds.size === 0 && this.listenerList.length === 0 && (this.tupleIndex === null || this.tupleIndex.size === 0);
+    return this.refs === 0 && this.fds.size === 0 && this.listenerList.length === 0 && this.tupleCount === 0;
   }
 
   /** Sockets with a 4-tuple now. */
   get tupleCount(): number {
-    return this.tupleIndex === null ? 0 : this.tupleIndex.size;
+    return this.nFew + (this.tupleIndex === null ? 0 : this.tupleIndex.size);
   }
 
   /** "ip:port" or "[v6]:port". */
   endpointText(port: number): string {
-    return this.v6 ? `[${this.text}]:${port}` : `${this.text}:${port}`;
+    return endpointText(this._v6, this.text, port);
   }
 
   /** Opens a listener (socket, bind, listen) with the lowest free descriptor. */
@@ -153,17 +237,43 @@ export class Host {
 
   /** Puts a socket in the 4-tuple index under the key of the frames it receives; false when the tuple is taken. */
   hash(ep: Endpoint): boolean {
+    if (this.tupleIndex === null) {
+      if (this.lookupTupleOf(ep) !== undefined) return false;
+      if (this.nFew < FEW_MAX) {
+        this.few[this.nFew++] = ep;
+        return true;
+      }
+      // One socket too many for the list: all of them go into a TupleIndex.
+      const t = (this.tupleIndex = INDEX_POOL.pop() ?? new TupleIndex<Endpoint>());
+      for (let i = 0; i < this.nFew; i++) this.hashInto(t, this.few[i] as Endpoint);
+      this.nFew = 0;
+    }
+    return this.hashInto(this.tupleIndex, ep);
+  }
+
+  private hashInto(t: TupleIndex<Endpoint>, ep: Endpoint): boolean {
     const r = ep.peer.host;
-    if (!this.v6) return this.tuples.hashV4(this.w3, ep.port, r.w3, ep.peer.port, ep.rxKey, ep);
-    return this.tuples.hashV6Words(this.w0, this.w1, this.w2, this.w3, ep.port, r.w0, r.w1, r.w2, r.w3, ep.peer.port, ep.rxKey, ep);
+    if (!this.v6) return t.hashV4(this.i3, ep.port, r.i3, ep.peer.port, ep.rxKey, ep);
+    return t.hashV6Words(this.i0, this.i1, this.i2, this.i3, ep.port, r.i0, r.i1, r.i2, r.i3, ep.peer.port, ep.rxKey, ep);
   }
 
   unhash(ep: Endpoint): void {
     const t = this.tupleIndex;
-    if (t === null) return;
+    if (t === null) {
+      // As the index would: only the socket that holds its key goes.
+      const few = this.few;
+      for (let i = 0; i < this.nFew; i++) {
+        if (few[i] === ep) {
+          few[i] = few[this.nFew - 1] as Endpoint;
+          this.nFew--;
+          return;
+        }
+      }
+      return;
+    }
     const r = ep.peer.host;
-    if (!this.v6) t.unhashV4(this.w3, ep.port, r.w3, ep.peer.port, ep.rxKey, ep);
-    else t.unhashV6Words(this.w0, this.w1, this.w2, this.w3, ep.port, r.w0, r.w1, r.w2, r.w3, ep.peer.port, ep.rxKey, ep);
+    if (!this.v6) t.unhashV4(this.i3, ep.port, r.i3, ep.peer.port, ep.rxKey, ep);
+    else t.unhashV6Words(this.i0, this.i1, this.i2, this.i3, ep.port, r.i0, r.i1, r.i2, r.i3, ep.peer.port, ep.rxKey, ep);
     // An empty index goes (back to a small pool): a client host holds one socket at a time, and a
     // million of them must neither keep nor each allocate their own.
     if (t.size === 0) {
@@ -175,17 +285,38 @@ export class Host {
   /** The socket a segment from `remote`:`remotePort` to `port` finds (demux step one), read from the IP header bytes. */
   lookupTuple(b: Bytes, remoteOff: number, remotePort: number, localOff: number, port: number, key: number): Endpoint | undefined {
     const t = this.tupleIndex;
-    if (t === null) return undefined;
+    if (t === null) {
+      const dv = b.dv;
+      for (let i = 0; i < this.nFew; i++) {
+        const e = this.few[i] as Endpoint;
+        const r = e.peer.host;
+        if (e.port !== port || e.peer.port !== remotePort || e.rxKey !== key) continue;
+        if (this.v6) {
+          if (!sameWords(this, dv, localOff) || !sameWords(r, dv, remoteOff)) continue;
+        } else if (dv.getInt32(localOff) !== this.i3 || dv.getInt32(remoteOff) !== r.i3) continue;
+        return e;
+      }
+      return undefined;
+    }
     return this.v6 ? t.lookupV6(b, localOff, port, remoteOff, remotePort, key) : t.lookupV4Bytes(b, localOff, port, remoteOff, remotePort, key);
   }
 
   /** The socket holding `ep`'s own 4-tuple key (the one `hash` would use). */
   lookupTupleOf(ep: Endpoint): Endpoint | undefined {
     const t = this.tupleIndex;
-    if (t === null) return undefined;
     const r = ep.peer.host;
-    if (!this.v6) return t.lookupV4(this.w3, ep.port, r.w3, ep.peer.port, ep.rxKey);
-    return t.lookupV6Words(this.w0, this.w1, this.w2, this.w3, ep.port, r.w0, r.w1, r.w2, r.w3, ep.peer.port, ep.rxKey);
+    if (t === null) {
+      for (let i = 0; i < this.nFew; i++) {
+        const e = this.few[i] as Endpoint;
+        const z = e.peer.host;
+        if (e.port !== ep.port || e.peer.port !== ep.peer.port || e.rxKey !== ep.rxKey || z.i3 !== r.i3) continue;
+        // An IPv4 host's key holds the last word only, as its TupleIndex's would.
+        if (!this.v6 || (z.i2 === r.i2 && z.i1 === r.i1 && z.i0 === r.i0)) return e;
+      }
+      return undefined;
+    }
+    if (!this.v6) return t.lookupV4(this.i3, ep.port, r.i3, ep.peer.port, ep.rxKey);
+    return t.lookupV6Words(this.i0, this.i1, this.i2, this.i3, ep.port, r.i0, r.i1, r.i2, r.i3, ep.peer.port, ep.rxKey);
   }
 
   /** The rows of this host's own tables: listeners, then every socket with a 4-tuple (TIME-WAIT ones live in the replay's TIME-WAIT table). */
@@ -202,18 +333,17 @@ export class Host {
         listenerFd: null,
       });
     }
-    if (this.tupleIndex !== null) {
-      for (const ep of this.tupleIndex.values()) {
-        rows.push({
-          fd: ep.fd < 0 ? null : ep.fd,
-          state: stateName(ep.state),
-          local: this.endpointText(ep.port),
-          remote: ep.peer.host.endpointText(ep.peer.port),
-          queue: sendQueueText(ep.sendQueue()),
-          connection: ep.conn.id,
-          listenerFd: ep.listener === null || ep.listener.fd < 0 ? null : ep.listener.fd,
-        });
-      }
+    const eps = this.tupleIndex !== null ? [...this.tupleIndex.values()] : this.few.slice(0, this.nFew);
+    for (const ep of eps) {
+      rows.push({
+        fd: ep.fd < 0 ? null : ep.fd,
+        state: stateName(ep.state),
+        local: this.endpointText(ep.port),
+        remote: ep.peer.host.endpointText(ep.peer.port),
+        queue: sendQueueText(ep.sendQueue()),
+        connection: ep.conn.id,
+        listenerFd: ep.listener === null || ep.listener.fd < 0 ? null : ep.listener.fd,
+      });
     }
     return rows;
   }
@@ -224,6 +354,16 @@ export function listenerQueueText(synQueue: number): string {
   return `syn ${synQueue}, accept 0`;
 }
 
+/** "ip:port" or "[v6]:port". */
+export function endpointText(v6: boolean, address: string, port: number): string {
+  return v6 ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
+/** The four words of `h`'s address are those at b[off, off+16). */
+function sameWords(h: Host, dv: DataView, off: number): boolean {
+  return dv.getInt32(off) === h.i0 && dv.getInt32(off + 4) === h.i1 && dv.getInt32(off + 8) === h.i2 && dv.getInt32(off + 12) === h.i3;
+}
+
 function sendQueueText(n: number): string {
   return n > 0 ? `send-q ${n}` : '';
 }
@@ -231,7 +371,7 @@ function sendQueueText(n: number): string {
 /**
  * Sorts a host's rows as `ss` would group them for a reader: each listener (in descriptor order) with the
  * sockets that share its port right under it, then the ports without a listener; inside a group by
- * descriptor (orphans last), then by the remote end.
+ * descriptor (orphans last), then by the remote end, then by connection.
  */
 export function sortRows(rows: SocketRow[]): SocketRow[] {
   const listenerFd = new Map<number, number>();
@@ -244,7 +384,7 @@ function portOf(endpoint: string): number {
   return Number(endpoint.slice(endpoint.lastIndexOf(':') + 1));
 }
 
-/** Local port, the listener first, then descriptors in order (orphans last), then the remote end, then the connection (the same 4-tuple on two VLANs). */
+/** Local port, the listener first, then descriptors in order (orphans last), then the remote end, then the connection. */
 function compareRows(a: SocketRow, b: SocketRow): number {
   const pa = portOf(a.local);
   const pb = portOf(b.local);
@@ -256,6 +396,7 @@ function compareRows(a: SocketRow, b: SocketRow): number {
   const fb = b.fd ?? Number.MAX_SAFE_INTEGER;
   if (fa !== fb) return fa - fb;
   if (a.remote !== b.remote) return a.remote < b.remote ? -1 : 1;
+  // The same 4-tuple on two VLANs or interfaces: the older connection first (not the tables' hash order).
   return (a.connection ?? 0) - (b.connection ?? 0);
 }
 
@@ -266,8 +407,11 @@ function compareRows(a: SocketRow, b: SocketRow): number {
  * in use.
  */
 export class HostRegistry {
+  /** IPv4 hosts by address, as an int32 (a small integer key, never a boxed number). */
   private readonly v4 = new Map<number, Host>();
   private readonly v6 = new Map<string, Host>();
+  /** Dropped hosts' objects, for the next new ones. */
+  private readonly free: Host[] = [];
   private nextId = 1;
 
   private readonly options: HostOptions;
@@ -290,10 +434,10 @@ export class HostRegistry {
   at(b: Bytes, off: number, addrLen: 4 | 16): Host {
     if (addrLen === 4) {
       const a = b.dv.getUint32(off);
-      let h = this.v4.get(a);
+      let h = this.v4.get(a | 0);
       if (h === undefined) {
-        h = new Host(this.nextId++, formatIpv4(b, off), false, 0, 0, 0xffff, a, this.options);
-        this.v4.set(a, h);
+        h = this.make(null, false, 0, 0, 0xffff, a);
+        this.v4.set(a | 0, h);
       }
       return h;
     }
@@ -301,15 +445,25 @@ export class HostRegistry {
     let h = this.v6.get(text);
     if (h === undefined) {
       const dv = b.dv;
-      h = new Host(this.nextId++, text, true, dv.getUint32(off), dv.getUint32(off + 4), dv.getUint32(off + 8), dv.getUint32(off + 12), this.options);
+      h = this.make(text, true, dv.getUint32(off), dv.getUint32(off + 4), dv.getUint32(off + 8), dv.getUint32(off + 12));
       this.v6.set(text, h);
     }
     return h;
   }
 
+  private make(text: string | null, v6: boolean, w0: number, w1: number, w2: number, w3: number): Host {
+    const id = this.nextId++;
+    const h = this.free.pop();
+    if (h === undefined) return new Host(id, text, v6, w0, w1, w2, w3, this.options);
+    h.reinit(id, text, v6, w0, w1, w2, w3);
+    // The limit as it is now: setFdLimit may have changed it since this object was let go.
+    h.fds.limit = this.options.fdLimit ?? HOST_DEFAULTS.fdLimit;
+    return h;
+  }
+
   /** The host at the address in b[off..], if it is held (no host is created). */
   peek(b: Bytes, off: number, addrLen: 4 | 16): Host | undefined {
-    return addrLen === 4 ? this.v4.get(b.dv.getUint32(off)) : this.v6.get(formatIpv6(b, off));
+    return addrLen === 4 ? this.v4.get(b.dv.getUint32(off) | 0) : this.v6.get(formatIpv6(b, off));
   }
 
   /** The host with this address text, created if new (listeners named in options). */
@@ -328,12 +482,20 @@ export class HostRegistry {
     return this.at(b, 0, 16);
   }
 
-  /** Drops the host if nothing of it is left. */
+  /**
+   * Drops the host if nothing of it is left. Its object is kept for a later new host: the caller must
+   * hold no reference to it (the tracker releases a host when its last connection is reported).
+   */
   release(h: Host): void {
     if (!h.idle) return;
     if (h.v6) {
-      if (this.v6.get(h.text) === h) this.v6.delete(h.text);
-    } else if (this.v4.get(h.w3) === h) this.v4.delete(h.w3);
+      if (this.v6.get(h.text) !== h) return;
+      this.v6.delete(h.text);
+    } else {
+      if (this.v4.get(h.i3) !== h) return;
+      this.v4.delete(h.i3);
+    }
+    if (this.free.length < FREE_HOSTS_MAX) this.free.push(h);
   }
 
   /** Hosts held now, in order of first sight. */

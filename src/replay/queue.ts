@@ -2,45 +2,64 @@ import { MinHeap } from '../socket/min-heap.js';
 
 /**
  * A FIFO of (item, deadline) for the replay's timers (close linger, TIME-WAIT): deadlines are pushed in
- * capture-time order, so the head is always the next one due. No array shifting: a head index, and the
- * array is compacted once half of it is spent.
+ * capture-time order, so the head is always the next one due. A ring that doubles when full and is
+ * never copied otherwise: a replay of a million connections pushes two million entries through it, and
+ * the compacting copies of an array used as a queue (tens of thousands of entries, each copy a new
+ * large object) were old-generation garbage.
  */
 export class DeadlineQueue<T> {
-  private items: Array<T | undefined> = [];
-  private until: number[] = [];
+  private items: Array<T | undefined> = new Array<T | undefined>(16).fill(undefined);
+  private until = new Float64Array(16);
+  /** Index of the head; `count` entries follow it, wrapping at the capacity (a power of two). */
   private head = 0;
+  private count = 0;
 
   push(item: T, at: number): void {
-    this.items.push(item);
-    this.until.push(at);
+    if (this.count === this.items.length) this.grow();
+    const i = (this.head + this.count) & (this.items.length - 1);
+    this.items[i] = item;
+    this.until[i] = at;
+    this.count++;
   }
 
   /** The first item whose deadline is at or before `now` (removed), or undefined. */
   popDue(now: number): T | undefined {
-    if (this.head >= this.items.length || (this.until[this.head] as number) > now) return undefined;
-    const item = this.items[this.head] as T;
-    this.items[this.head] = undefined;
-    this.head++;
-    if (this.head > 4096 && this.head * 2 > this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.until = this.until.slice(this.head);
-      this.head = 0;
-    }
+    if (this.count === 0 || (this.until[this.head] as number) > now) return undefined;
+    const h = this.head;
+    const item = this.items[h] as T;
+    this.items[h] = undefined;
+    this.head = (h + 1) & (this.items.length - 1);
+    this.count--;
     return item;
   }
 
   /** The deadline of the head (the next one due), or Infinity when empty. */
   nextAt(): number {
-    return this.head < this.items.length ? (this.until[this.head] as number) : Infinity;
+    return this.count > 0 ? (this.until[this.head] as number) : Infinity;
   }
 
   /** The head item without taking it out. */
   peek(): T | undefined {
-    return this.head < this.items.length ? this.items[this.head] : undefined;
+    return this.count > 0 ? this.items[this.head] : undefined;
   }
 
   get size(): number {
-    return this.items.length - this.head;
+    return this.count;
+  }
+
+  /** Twice the room, the entries unwrapped to the front in order. */
+  private grow(): void {
+    const cap = this.items.length;
+    const items = new Array<T | undefined>(2 * cap).fill(undefined);
+    const until = new Float64Array(2 * cap);
+    for (let k = 0; k < this.count; k++) {
+      const i = (this.head + k) & (cap - 1);
+      items[k] = this.items[i];
+      until[k] = this.until[i] as number;
+    }
+    this.items = items;
+    this.until = until;
+    this.head = 0;
   }
 }
 

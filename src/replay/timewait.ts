@@ -14,37 +14,69 @@ import type { Endpoint } from './conn.js';
 import type { SocketRow } from './hosts.js';
 import { DeadlineQueue } from './queue.js';
 
+/**
+ * A TIME-WAIT record. The table reuses a record once it has left both the index and the deadline
+ * queue (`TimeWaitTable.release`), so a replay that closes millions of connections makes no garbage of them.
+ */
 export class TwSock {
   /** Ended early (RST, reuse): its queue entry is skipped. */
   dead = false;
   /** Its admission's number in a parallel replay (tw-share.ts), else -1. */
   seq = -1;
-  constructor(
-    /** The end it stands for while its connection is not yet reported; null after. */
-    public ep: Endpoint | null,
-    readonly connId: number,
-    readonly until: number,
-    /** RCV.NXT as last acknowledged: a RST exactly there ends TIME-WAIT. */
-    readonly lastAck: number,
-    readonly listenerFd: number,
-    readonly v6: boolean,
-    readonly l0: number,
-    readonly l1: number,
-    readonly l2: number,
-    readonly l3: number,
-    readonly lport: number,
-    readonly r0: number,
-    readonly r1: number,
-    readonly r2: number,
-    readonly r3: number,
-    readonly rport: number,
-    readonly key: number,
-  ) {}
+  /** The end it stands for while its connection is not yet reported; null after. */
+  ep: Endpoint | null = null;
+  connId = 0;
+  until = 0;
+  /** RCV.NXT as last acknowledged: a RST exactly there ends TIME-WAIT. */
+  lastAck = 0;
+  listenerFd = -1;
+  v6 = false;
+  l0 = 0;
+  l1 = 0;
+  l2 = 0;
+  l3 = 0;
+  lport = 0;
+  r0 = 0;
+  r1 = 0;
+  r2 = 0;
+  r3 = 0;
+  rport = 0;
+  key = 0;
+
+  /** The record of `ep`'s 4-tuple (keyed like its host's entry) until `until`. */
+  init(ep: Endpoint, until: number): void {
+    const a = ep.host;
+    const z = ep.peer.host;
+    const l = ep.listener;
+    this.dead = false;
+    this.seq = -1;
+    this.ep = ep;
+    this.connId = ep.conn.id;
+    this.until = until;
+    this.lastAck = ep.lastAck;
+    this.listenerFd = l !== null ? l.fd : -1;
+    this.v6 = a.v6;
+    this.l0 = a.i0;
+    this.l1 = a.i1;
+    this.l2 = a.i2;
+    this.l3 = a.i3;
+    this.lport = ep.port;
+    this.r0 = z.i0;
+    this.r1 = z.i1;
+    this.r2 = z.i2;
+    this.r3 = z.i3;
+    this.rport = ep.peer.port;
+    this.key = ep.rxKey;
+  }
 }
+
+/** Records kept for reuse at most. */
+const FREE_MAX = 1 << 16;
 
 export class TimeWaitTable {
   private readonly index = new TupleIndex<TwSock>();
   private readonly queue = new DeadlineQueue<TwSock>();
+  private readonly free: TwSock[] = [];
 
   /** `onGone`: a record ended before its time (RST, reuse, replaced), not by expiry. */
   constructor(
@@ -62,10 +94,8 @@ export class TimeWaitTable {
 
   /** A record for `ep` (in TIME-WAIT until `until`), keyed like its host's 4-tuple entry. */
   add(ep: Endpoint, until: number): TwSock {
-    const a = ep.host;
-    const z = ep.peer.host;
-    const l = ep.listener;
-    const tw = new TwSock(ep, ep.conn.id, until, ep.lastAck, l !== null ? l.fd : -1, a.v6, a.w0, a.w1, a.w2, a.w3, ep.port, z.w0, z.w1, z.w2, z.w3, ep.peer.port, ep.rxKey);
+    const tw = this.free.pop() ?? new TwSock();
+    tw.init(ep, until);
     this.put(tw);
     this.queue.push(tw, until);
     return tw;
@@ -110,24 +140,51 @@ export class TimeWaitTable {
     const a = ep.host;
     const z = ep.peer.host;
     return a.v6
-      ? this.index.lookupV6Words(a.w0, a.w1, a.w2, a.w3, ep.port, z.w0, z.w1, z.w2, z.w3, ep.peer.port, ep.rxKey)
-      : this.index.lookupV4(a.w3, ep.port, z.w3, ep.peer.port, ep.rxKey);
+      ? this.index.lookupV6Words(a.i0, a.i1, a.i2, a.i3, ep.port, z.i0, z.i1, z.i2, z.i3, ep.peer.port, ep.rxKey)
+      : this.index.lookupV4(a.i3, ep.port, z.i3, ep.peer.port, ep.rxKey);
   }
 
-  /** When the next live record ends (Infinity: none); records ended early are dropped from the queue on the way. */
+  /**
+   * When the next live record ends (Infinity: none). Records ended early are dropped from the queue on
+   * the way (and kept for reuse, unless their end still points at them: see `dropDead`).
+   */
   nextAt(): number {
-    for (let tw = this.queue.peek(); tw !== undefined && tw.dead; tw = this.queue.peek()) this.queue.popDue(Infinity);
+    for (let tw = this.queue.peek(); tw !== undefined && tw.dead; tw = this.queue.peek()) {
+      this.queue.popDue(Infinity);
+      this.dropDead(tw);
+    }
     return this.queue.nextAt();
   }
 
-  /** The next record whose time is up at `now` (taken out of the table), or undefined. */
+  /**
+   * The next record whose time is up at `now` (taken out of the table), or undefined. Give it back with
+   * `release` once nothing refers to it any more (a TIME-WAIT whose close waits for its connection's
+   * report is still read then).
+   */
   popDue(now: number): TwSock | undefined {
     for (let tw = this.queue.popDue(now); tw !== undefined; tw = this.queue.popDue(now)) {
-      if (tw.dead) continue;
+      if (tw.dead) {
+        this.dropDead(tw);
+        continue;
+      }
       this.remove(tw, true);
       return tw;
     }
     return undefined;
+  }
+
+  /**
+   * A record ended early has left the queue: the queue held the last reference, unless its end still
+   * points at it (a record replaced by a newer one of the same 4-tuple), which then keeps it.
+   */
+  private dropDead(tw: TwSock): void {
+    if (tw.ep === null || tw.ep.tw !== tw) this.release(tw);
+  }
+
+  /** A record out of the index and the queue, that nothing refers to any more: kept for reuse. */
+  release(tw: TwSock): void {
+    tw.ep = null;
+    if (this.free.length < FREE_MAX) this.free.push(tw);
   }
 
   /** Socket-table rows of every record, by the local address text. */

@@ -24,13 +24,15 @@ import type { Bytes } from '../wire/bytes.js';
 import { formatIpv4, formatIpv6 } from '../wire/address.js';
 import { formatTcpFlags, TcpFlags } from '../wire/tcp.js';
 import { Conn, Endpoint } from './conn.js';
-import type { HostRegistry, Listener } from './hosts.js';
+import { endpointText } from './hosts.js';
+import type { Host, HostRegistry, Listener } from './hosts.js';
+import { ipv4Text, ipv6Text } from '../socket/ip.js';
 import { received, sent } from './machine.js';
 import { DeadlineHeap } from './queue.js';
 import { TimeWaitTable } from './timewait.js';
 import type { TwSock } from './timewait.js';
 import { St, stateName, type StateNo } from './states.js';
-import type { ConnectionRecord, ConnViewFactory, DemuxRecord, ObserveAction, ReplaySegment } from './types.js';
+import type { ConnectionRecord, ConnViewFactory, ConnViewInit, DemuxRecord, ObserveAction, ReplaySegment } from './types.js';
 
 /** One TCP frame as the tracker reads it: numbers only, filled by the observe loop, reused. */
 export class FrameSeg {
@@ -99,20 +101,77 @@ export interface TrackerHooks {
   timeWaitDeferred(e: Endpoint): void;
 }
 
+/** Connection objects kept for reuse at most. */
+const FREE_CONNS_MAX = 1 << 16;
+
+/**
+ * What a view factory learns of a new connection. The endpoint texts are made only if a view reads
+ * them (Zeek's does not), from the addresses as they are now (the host objects may later serve others).
+ */
+class ViewInit implements ConnViewInit {
+  private readonly v6c: boolean;
+  private readonly v6s: boolean;
+  private readonly c0: number;
+  private readonly c1: number;
+  private readonly c2: number;
+  private readonly c3: number;
+  private readonly s0: number;
+  private readonly s1: number;
+  private readonly s2: number;
+  private readonly s3: number;
+  private clientText: string | null = null;
+  private serverText: string | null = null;
+
+  constructor(
+    readonly id: number,
+    ch: Host,
+    readonly clientPort: number,
+    sh: Host,
+    readonly serverPort: number,
+  ) {
+    this.v6c = ch.v6;
+    this.c0 = ch.i0;
+    this.c1 = ch.i1;
+    this.c2 = ch.i2;
+    this.c3 = ch.i3;
+    this.v6s = sh.v6;
+    this.s0 = sh.i0;
+    this.s1 = sh.i1;
+    this.s2 = sh.i2;
+    this.s3 = sh.i3;
+  }
+
+  get client(): string {
+    this.clientText ??= endpointText(this.v6c, this.v6c ? ipv6Text(this.c0, this.c1, this.c2, this.c3) : ipv4Text(this.c3), this.clientPort);
+    return this.clientText;
+  }
+
+  get server(): string {
+    this.serverText ??= endpointText(this.v6s, this.v6s ? ipv6Text(this.s0, this.s1, this.s2, this.s3) : ipv4Text(this.s3), this.serverPort);
+    return this.serverText;
+  }
+}
+
 const SYN = TcpFlags.SYN;
 const ACK = TcpFlags.ACK;
 const FIN = TcpFlags.FIN;
 const RST = TcpFlags.RST;
 
 export class Tracker {
-  private readonly conns = new TupleIndex<Endpoint>();
-  private readonly live = new Set<Conn>();
+  /** Connections by 4-tuple, one entry for both directions (see `index`). */
+  private readonly conns = new TupleIndex<Conn>();
+  /** Set by `head`: the frame's sender is the end the index names first. */
+  private srcFirst = true;
+  /** Every connection not yet reported, each at its `liveAt` (removed by moving the last one into its place). */
+  private readonly live: Conn[] = [];
+  /** Reported connections' objects, for reuse. */
+  private readonly freeConns: Conn[] = [];
   private readonly lingerQ = new DeadlineHeap<Conn>();
   private readonly due: Conn[] = [];
   /** TIME-WAITs that ended in the same step of the clock as their connection's linger, after it. */
   private readonly dueTw: TwSock[] = [];
   readonly timeWait: TimeWaitTable;
-  private readonly seg: ReplaySegment = { frame: 0, timeUs: 0, fromClient: true, flags: 0, seq: 0, ack: 0, window: 0, payloadLength: 0, options: '', badChecksum: false };
+  private readonly seg: ReplaySegment = { frame: 0, timeUs: 0, fromClient: true, flags: 0, seq: 0, ack: 0, window: 0, payloadLength: 0, options: '', windowScale: -1, badChecksum: false };
   private nextId = 1;
   now = 0;
   /** Frames that reached a connection already reported. */
@@ -139,14 +198,15 @@ export class Tracker {
 
   /** Every connection not yet reported. */
   get liveConnections(): number {
-    return this.live.size;
+    return this.live.length;
   }
 
   /** The clock moved without a frame: what is due by `timeUs` expires (nothing when it is not later than now). */
   advance(timeUs: number): void {
     if (timeUs > this.now) {
       this.now = timeUs;
-      this.expire();
+      // Most frames have nothing due: no call at all.
+      if (timeUs >= this.timeWait.nextAt() || timeUs >= this.lingerQ.nextAt()) this.expire();
     }
   }
 
@@ -179,15 +239,34 @@ export class Tracker {
   // ---------------------------------------------------------------------------------------------------
   // Finding the connection
 
-  /** The first end sending on the frame's 4-tuple and direction (any link key). */
-  private head(f: FrameSeg): Endpoint | undefined {
-    const b = f.b;
-    if (f.addrLen === 4) return this.conns.lookupV4(b.dv.getUint32(f.srcOff), f.sport, b.dv.getUint32(f.dstOff), f.dport, 0);
-    return this.conns.lookupV6(b, f.srcOff, f.sport, f.dstOff, f.dport, 0);
+  /**
+   * The first connection on the frame's 4-tuple (any link key; the rest follow on its alias list).
+   * Sets `srcFirst`: the frame's sender is the end the index names first.
+   */
+  private head(f: FrameSeg): Conn | undefined {
+    const dv = f.b.dv;
+    if (f.addrLen === 4) {
+      const src = dv.getInt32(f.srcOff);
+      const dst = dv.getInt32(f.dstOff);
+      const first = endFirst(src >>> 0, f.sport, dst >>> 0, f.dport);
+      this.srcFirst = first;
+      return first ? this.conns.lookupV4(src, f.sport, dst, f.dport, 0) : this.conns.lookupV4(dst, f.dport, src, f.sport, 0);
+    }
+    const first = frameV6SrcFirst(dv, f.srcOff, f.sport, f.dstOff, f.dport);
+    this.srcFirst = first;
+    return first ? this.conns.lookupV6(f.b, f.srcOff, f.sport, f.dstOff, f.dport, 0) : this.conns.lookupV6(f.b, f.dstOff, f.dport, f.srcOff, f.sport, 0);
+  }
+
+  /** The end of `c` that sent the frame `head` looked up. */
+  private sender(c: Conn): Endpoint {
+    return this.srcFirst === c.clientFirst ? c.client : c.server;
   }
 
   private lookup(f: FrameSeg): Endpoint | undefined {
-    for (let e: Endpoint | null = this.head(f) ?? null; e !== null; e = e.alias) if (e.peer.rxKey === f.key) return e;
+    for (let c: Conn | null = this.head(f) ?? null; c !== null; c = c.alias) {
+      const e = this.sender(c);
+      if (e.peer.rxKey === f.key) return e;
+    }
     return undefined;
   }
 
@@ -205,8 +284,14 @@ export class Tracker {
    * direction is not confirmed yet takes it (asymmetric VLAN tagging), and its key is corrected.
    */
   private adopt(f: FrameSeg): Endpoint | undefined {
-    let s = this.head(f) ?? null;
-    while (s !== null && (s.conn.finalized || s.peer.rxConfirmed)) s = s.alias;
+    let s: Endpoint | null = null;
+    for (let c: Conn | null = this.head(f) ?? null; c !== null; c = c.alias) {
+      const e = this.sender(c);
+      if (!e.conn.finalized && !e.peer.rxConfirmed) {
+        s = e;
+        break;
+      }
+    }
     if (s === null) return undefined;
     const r = s.peer;
     const wasHashed = r.hashed;
@@ -258,20 +343,29 @@ export class Tracker {
     else senderIsClient = src.lookupListener(f.sport, f.key) === undefined;
     const id = this.nextId++;
     const c = senderIsClient
-      ? new Conn(id, f.frame, f.timeUs, src, f.sport, dst, f.dport, f.key, f.key, f.iface)
-      : new Conn(id, f.frame, f.timeUs, dst, f.dport, src, f.sport, f.key, f.key, f.iface);
-    c.clientText = c.client.host.endpointText(c.client.port);
-    c.serverText = c.server.host.endpointText(c.server.port);
-    if (this.o.connView !== undefined) {
-      c.view = this.o.connView({ id, client: c.clientText, server: c.serverText, clientPort: c.client.port, serverPort: c.server.port });
-    }
-    this.live.add(c);
+      ? this.newConn(id, f.frame, f.timeUs, src, f.sport, dst, f.dport, f.key, f.iface)
+      : this.newConn(id, f.frame, f.timeUs, dst, f.dport, src, f.sport, f.key, f.iface);
+    if (this.o.connView !== undefined) c.view = this.o.connView(new ViewInit(id, c.client.host, c.client.port, c.server.host, c.server.port));
+    c.liveAt = this.live.length;
+    this.live.push(c);
     c.client.host.refs++;
     c.server.host.refs++;
-    this.indexDir(c.client);
-    this.indexDir(c.server);
+    this.index(c);
     this.o.hooks?.created(c, senderIsClient);
     return senderIsClient ? c.client : c.server;
+  }
+
+  /** A connection object: a reported one's, reused, or a new one. */
+  private newConn(id: number, frame: number, timeUs: number, ch: Host, cport: number, sh: Host, sport: number, key: number, iface: number): Conn {
+    const c = this.freeConns.pop();
+    if (c === undefined) return new Conn(id, frame, timeUs, ch, cport, sh, sport, key, key, iface);
+    c.init(id, frame, timeUs, ch, cport, sh, sport, key, key, iface);
+    return c;
+  }
+
+  /** A reported connection that nothing refers to any more (out of every index and queue): its objects serve a later one. */
+  private recycle(c: Conn): void {
+    if (this.freeConns.length < FREE_CONNS_MAX) this.freeConns.push(c);
   }
 
   /** The old connection on a reused 4-tuple is over: TIME-WAIT ends, anything still open is superseded. */
@@ -365,6 +459,7 @@ export class Tracker {
     seg.window = f.window;
     seg.payloadLength = f.len;
     seg.options = f.wscale >= 0 ? (WSCALE_TEXT[f.wscale] ?? `wscale ${f.wscale}`) : '';
+    seg.windowScale = f.wscale;
     if (f.headerCut) {
       seg.badChecksum = false;
       view.addHeaderCut(seg);
@@ -703,52 +798,62 @@ export class Tracker {
   // ---------------------------------------------------------------------------------------------------
   // Indexes and expiry
 
-  /** Index the direction `e` sends in (a second connection on the same 4-tuple, on another link, goes on the first one's alias list). */
-  private indexDir(e: Endpoint): void {
-    const head = this.headOf(e);
-    if (head === undefined) this.putHead(e);
+  /**
+   * Index a connection under its 4-tuple, once for both directions: the end that sorts first (lower
+   * address, then port) is named first. A second connection on the same 4-tuple, on another link, goes
+   * on the first one's alias list, right after it.
+   */
+  private index(c: Conn): void {
+    const a = c.client;
+    const z = c.server;
+    c.clientFirst = a.host.v6 ? wordsFirst(a.host, a.port, z.host, z.port) : endFirst(a.host.w3, a.port, z.host.w3, z.port);
+    const head = this.headOf(c);
+    if (head === undefined) this.putHead(c);
     else {
-      e.alias = head.alias;
-      head.alias = e;
+      c.alias = head.alias;
+      head.alias = c;
     }
   }
 
-  private unindexDir(e: Endpoint): void {
-    const head = this.headOf(e);
-    if (head === e) {
-      this.dropHead(e);
-      if (e.alias !== null) this.putHead(e.alias);
+  private unindex(c: Conn): void {
+    const head = this.headOf(c);
+    if (head === c) {
+      this.dropHead(c);
+      if (c.alias !== null) this.putHead(c.alias);
     } else {
       for (let p = head ?? null; p !== null; p = p.alias) {
-        if (p.alias === e) {
-          p.alias = e.alias;
+        if (p.alias === c) {
+          p.alias = c.alias;
           break;
         }
       }
     }
-    e.alias = null;
+    c.alias = null;
   }
 
-  private headOf(e: Endpoint): Endpoint | undefined {
+  private headOf(c: Conn): Conn | undefined {
+    const e = c.clientFirst ? c.client : c.server;
     const a = e.host;
     const z = e.peer.host;
     return a.v6
-      ? this.conns.lookupV6Words(a.w0, a.w1, a.w2, a.w3, e.port, z.w0, z.w1, z.w2, z.w3, e.peer.port, 0)
-      : this.conns.lookupV4(a.w3, e.port, z.w3, e.peer.port, 0);
+      ? this.conns.lookupV6Words(a.i0, a.i1, a.i2, a.i3, e.port, z.i0, z.i1, z.i2, z.i3, e.peer.port, 0)
+      : this.conns.lookupV4(a.i3, e.port, z.i3, e.peer.port, 0);
   }
 
-  private putHead(e: Endpoint): void {
+  private putHead(c: Conn): void {
+    const e = c.clientFirst ? c.client : c.server;
     const a = e.host;
     const z = e.peer.host;
-    if (a.v6) this.conns.hashV6Words(a.w0, a.w1, a.w2, a.w3, e.port, z.w0, z.w1, z.w2, z.w3, e.peer.port, 0, e);
-    else this.conns.hashV4(a.w3, e.port, z.w3, e.peer.port, 0, e);
+    if (a.v6) this.conns.hashV6Words(a.i0, a.i1, a.i2, a.i3, e.port, z.i0, z.i1, z.i2, z.i3, e.peer.port, 0, c);
+    else this.conns.hashV4(a.i3, e.port, z.i3, e.peer.port, 0, c);
   }
 
-  private dropHead(e: Endpoint): void {
+  private dropHead(c: Conn): void {
+    const e = c.clientFirst ? c.client : c.server;
     const a = e.host;
     const z = e.peer.host;
-    if (a.v6) this.conns.unhashV6Words(a.w0, a.w1, a.w2, a.w3, e.port, z.w0, z.w1, z.w2, z.w3, e.peer.port, 0, e);
-    else this.conns.unhashV4(a.w3, e.port, z.w3, e.peer.port, 0, e);
+    if (a.v6) this.conns.unhashV6Words(a.i0, a.i1, a.i2, a.i3, e.port, z.i0, z.i1, z.i2, z.i3, e.peer.port, 0, c);
+    else this.conns.unhashV4(a.i3, e.port, z.i3, e.peer.port, 0, c);
   }
 
   private linger(c: Conn): void {
@@ -768,7 +873,7 @@ export class Tracker {
       const twAt = this.timeWait.nextAt();
       const lingerAt = this.lingerQ.nextAt();
       if (twAt > now && lingerAt > now) break;
-      if (twAt <= lingerAt) this.endTimeWait(this.timeWait.popDue(now));
+      if (twAt <= lingerAt) this.endTimeWait(this.timeWait.popDue(now) as TwSock);
       else this.endLinger(this.lingerQ.popDue(now) as Conn, lingerAt, due);
     }
     if (due.length === 0) return;
@@ -784,20 +889,26 @@ export class Tracker {
     // A TIME-WAIT that ended after its connection's linger, in the same step, ends after the report: as
     // when the clock stops between the two (a live capture's ticks), the record shows the end in TIME-WAIT.
     const tws = this.dueTw;
-    for (let i = 0; i < tws.length; i++) this.closeTimeWait(tws[i] as TwSock);
+    for (let i = 0; i < tws.length; i++) {
+      const tw = tws[i] as TwSock;
+      this.closeTimeWait(tw);
+      this.timeWait.release(tw);
+    }
     tws.length = 0;
   }
 
-  private endTimeWait(tw: TwSock | undefined): void {
-    const e = tw?.ep ?? null;
-    if (e === null) return;
-    if (e.conn.twPending) {
-      this.settle(e.conn);
-      // Turned away: the end has been CLOSED since it asked.
-      if (e.tw !== tw) return;
+  /** A TIME-WAIT is up; its record, out of the table, is kept for reuse once nothing reads it any more. */
+  private endTimeWait(tw: TwSock): void {
+    const e = tw.ep;
+    if (e !== null && e.conn.twPending) this.settle(e.conn);
+    // Turned away: the end has been CLOSED since it asked.
+    if (e === null || e.tw !== tw) this.timeWait.release(tw);
+    // Not released yet: read after the report.
+    else if (e.conn.due) this.dueTw.push(tw);
+    else {
+      this.closeTimeWait(tw);
+      this.timeWait.release(tw);
     }
-    if (e.conn.due) this.dueTw.push(tw as TwSock);
-    else this.closeTimeWait(tw as TwSock);
   }
 
   private closeTimeWait(tw: TwSock): void {
@@ -815,7 +926,12 @@ export class Tracker {
    */
   private endLinger(c: Conn, at: number, due: Conn[]): void {
     c.lingering = false;
-    if (c.finalized || !c.closed) return;
+    if (c.finalized) {
+      // Reported while it lingered (its 4-tuple was reused): the queue held the last reference.
+      this.recycle(c);
+      return;
+    }
+    if (!c.closed) return;
     if (c.lastUs + this.o.closeLingerUs > at) this.linger(c);
     else if (!c.due) {
       c.due = true;
@@ -828,11 +944,16 @@ export class Tracker {
     if (c.finalized) return;
     if (c.twPending) this.settle(c);
     c.finalized = true;
-    this.live.delete(c);
-    this.unindexDir(c.client);
-    this.unindexDir(c.server);
+    const last = this.live.pop() as Conn;
+    if (last !== c) {
+      this.live[c.liveAt] = last;
+      last.liveAt = c.liveAt;
+    }
+    this.unindex(c);
     this.o.onConnection(this.record(c));
+    const view = c.view;
     c.view = null;
+    view?.release?.();
     this.letGo(c.client);
     this.letGo(c.server);
     c.client.host.refs--;
@@ -840,6 +961,7 @@ export class Tracker {
     this.hosts.release(c.client.host);
     this.hosts.release(c.server.host);
     this.o.hooks?.finalized(c);
+    if (!c.lingering) this.recycle(c);
   }
 
   /** A reported connection's end: a TIME-WAIT end lives on as its record only; anything else still open goes with the report. */
@@ -866,8 +988,8 @@ export class Tracker {
     const view = c.view;
     const rec: ConnectionRecord = {
       id: c.id,
-      client: c.clientText,
-      server: c.serverText,
+      client: c.client.host.endpointText(c.client.port),
+      server: c.server.host.endpointText(c.server.port),
       firstFrame: c.firstFrame,
       lastFrame: c.lastFrame,
       state: view === null ? null : view.state,
@@ -925,6 +1047,29 @@ const WSCALE_TEXT: readonly string[] = Array.from({ length: 15 }, (_, i) => `wsc
 function vlanList(f: FrameSeg): number[] | null {
   if (f.vlanCount === 0) return null;
   return Array.from(f.vlanIds.subarray(0, f.vlanCount));
+}
+
+/** The end (address a, port p) sorts before or with (address b, port q): IPv4 addresses as uint32. */
+function endFirst(a: number, p: number, b: number, q: number): boolean {
+  return a < b || (a === b && p <= q);
+}
+
+/** endFirst for two IPv6 hosts' words. */
+function wordsFirst(a: Host, p: number, b: Host, q: number): boolean {
+  if (a.w0 !== b.w0) return a.w0 < b.w0;
+  if (a.w1 !== b.w1) return a.w1 < b.w1;
+  if (a.w2 !== b.w2) return a.w2 < b.w2;
+  return endFirst(a.w3, p, b.w3, q);
+}
+
+/** endFirst for a frame's IPv6 source and destination, read from its header. */
+function frameV6SrcFirst(dv: DataView, srcOff: number, sport: number, dstOff: number, dport: number): boolean {
+  for (let i = 0; i < 12; i += 4) {
+    const a = dv.getUint32(srcOff + i);
+    const b = dv.getUint32(dstOff + i);
+    if (a !== b) return a < b;
+  }
+  return endFirst(dv.getUint32(srcOff + 12), sport, dv.getUint32(dstOff + 12), dport);
 }
 
 function sameList(a: number[] | null, b: number[] | null): boolean {

@@ -29,6 +29,11 @@ export interface ReplaySegment {
    * SYN ("wscale 7"); '' otherwise.
    */
   options: string;
+  /**
+   * The window-scale shift of a SYN's options, when the producer read it from the bytes (-1: none); a
+   * view then need not parse `options` for it. Absent: read `options`.
+   */
+  windowScale?: number;
   badChecksum: boolean;
 }
 
@@ -55,6 +60,11 @@ export interface ConnView {
   /** Zeek's history (or the view's own). */
   readonly history: string;
   note?(n: ReplayStateNote): void;
+  /**
+   * The replay is done with the view: its connection's record is out and nothing will read the view
+   * again. Called once; a view that is pooled may now serve another connection.
+   */
+  release?(): void;
 }
 
 export interface ConnViewInit {

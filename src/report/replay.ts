@@ -7,8 +7,28 @@ import { replay, replayParallel } from '../replay/index.js';
 import type { ConnViewFactory, ConnViewModule, ParallelReplayOptions, ParallelReplayResult, ReplayOptions, ReplayResult } from '../replay/index.js';
 import { ZeekConn } from './zeek.js';
 
-/** The Zeek view for a connection, with the ports Zeek's role guess needs. */
-export const zeekView: ConnViewFactory = (i) => new ZeekConn({ clientPort: i.clientPort, serverPort: i.serverPort });
+/** Views the replay is done with, for the next connections (at most this many are kept). */
+const POOL: ZeekConn[] = [];
+const POOL_MAX = 1 << 16;
+
+/** A ZeekConn made by zeekView: given back to the pool when the replay releases it. */
+class PooledZeekConn extends ZeekConn {
+  release(): void {
+    if (POOL.length < POOL_MAX) POOL.push(this);
+  }
+}
+
+/**
+ * The Zeek view for a connection, with the ports Zeek's role guess needs. Views are reused once the
+ * replay releases them (ConnView.release): a million connections make no garbage of their views.
+ */
+export const zeekView: ConnViewFactory = (i) => {
+  const options = { clientPort: i.clientPort, serverPort: i.serverPort };
+  const z = POOL.pop();
+  if (z === undefined) return new PooledZeekConn(options);
+  z.reset(options);
+  return z;
+};
 
 export function replayCapture(source: string | CaptureReader, options: ReplayOptions = {}): ReplayResult {
   return replay(source, { connView: zeekView, ...options });

@@ -109,6 +109,26 @@ const HIST_MULTI_FLAG_PKT = 0x40;
 const COUNTED = { C: 0, T: 1, W: 2, G: 3 } as const;
 type CountedLetter = keyof typeof COUNTED;
 
+/** Every history letter; a letter's code is its index + 1 (0: none), five bits in the packed history. */
+const HISTORY_LETTERS = '^SHADFRCTWGIQshadfrctwgiq';
+/** Letter codes by character code. */
+const HISTORY_CODE: readonly number[] = (() => {
+  const t = new Array<number>(128).fill(0);
+  for (let i = 0; i < HISTORY_LETTERS.length; i++) t[HISTORY_LETTERS.charCodeAt(i)] = i + 1;
+  return t;
+})();
+/** The responder's letter for each originator letter, by character code (no toLowerCase per letter). */
+const LOWER_CASE: readonly string[] = (() => {
+  const t = new Array<string>(128).fill('');
+  for (const c of HISTORY_LETTERS) t[c.charCodeAt(0)] = c.toLowerCase();
+  return t;
+})();
+/** History strings already made, by their packed form (histories of up to 10 letters). */
+const HISTORY_STRINGS = new Map<number, string>();
+const HISTORY_STRINGS_MAX = 4096;
+/** Letters kept packed (4 words of 6); the rest of a longer history is a string. */
+const HIST_PACKED = 24;
+
 const TWO_32 = 4294967296;
 const TWO_64 = 2 ** 64;
 
@@ -125,15 +145,53 @@ function u64(x: number): number {
 /** Zeek's RSTOS0 test on the history: an exact match of /\^?S[^HAFGIQ]*R.*\/. */
 const RSTOS0_HISTORY = /^\^?S[^HAFGIQ]*R/;
 
+/**
+ * Zeek's block list as [start0, end0, start1, end1, ...]: `length` words of an array that only grows,
+ * so that inserting and trimming (every data segment and ack) make no garbage, as splice would.
+ */
+class BlockList {
+  /** Room for two blocks to start with (most connections never hold more). */
+  private readonly w: number[] = [0, 0, 0, 0];
+  length = 0;
+
+  get(i: number): number {
+    return this.w[i] as number;
+  }
+
+  /** Inserts the words a, b at i. */
+  insert2(i: number, a: number, b: number): void {
+    const w = this.w;
+    const n = this.length;
+    while (w.length < n + 2) w.push(0);
+    for (let k = n - 1; k >= i; k--) w[k + 2] = w[k] as number;
+    w[i] = a;
+    w[i + 1] = b;
+    this.length = n + 2;
+  }
+
+  /** Removes `count` words from i. */
+  remove(i: number, count: number): void {
+    const w = this.w;
+    const n = this.length;
+    for (let k = i + count; k < n; k++) w[k - count] = w[k] as number;
+    this.length = n - count;
+  }
+
+  clear(): void {
+    this.length = 0;
+  }
+}
+
 class Endpoint {
   isOrig: boolean;
   peer!: Endpoint;
   state: ZeekEndpointStateValue = S.INACTIVE;
   prevState: ZeekEndpointStateValue = S.INACTIVE;
-  // Sequence bookkeeping (uint32 values; start_seq is only ever set from uint32 values).
-  startSeq = 0;
-  lastSeq = 0;
-  ackSeq = 0;
+  // Sequence bookkeeping (uint32 values; start_seq is only ever set from uint32 values), each held as
+  // an int32 (its 32 bits, a small integer in the object rather than a heap number) and read as uint32.
+  private _startSeq = 0;
+  private _lastSeq = 0;
+  private _ackSeq = 0;
   seqWraps = 0;
   ackWraps = 0;
   windowScale = 0;
@@ -143,18 +201,73 @@ class Endpoint {
   histLastSyn = 0;
   histLastFin = 0;
   histLastRst = 0;
-  /** ScaledHistoryEntry counters and next thresholds, indexed by COUNTED. */
-  readonly counts = new Uint32Array(4);
-  readonly thresholds = new Uint32Array([1, 1, 1, 1]);
+  /**
+   * ScaledHistoryEntry counters and next thresholds, indexed by COUNTED (uint32 values, as Zeek's); made
+   * at the first counted letter (most connections have none: a million views stay small).
+   */
+  counts: number[] | null = null;
+  thresholds: number[] | null = null;
   // Reassembler model (relative sequence numbers, as Zeek's TCP_Reassembler keeps them).
   lastReassem = 1;
   trimSeq = 1;
   skipDeliveries = false;
   /** Zeek's block list: data received and not yet acknowledged, sorted and disjoint: [start0, end0, start1, end1, ...]. */
-  readonly blocks: number[] = [];
+  readonly blocks = new BlockList();
 
   constructor(isOrig: boolean) {
     this.isOrig = isOrig;
+  }
+
+  get startSeq(): number {
+    return this._startSeq >>> 0;
+  }
+
+  set startSeq(v: number) {
+    this._startSeq = v | 0;
+  }
+
+  get lastSeq(): number {
+    return this._lastSeq >>> 0;
+  }
+
+  set lastSeq(v: number) {
+    this._lastSeq = v | 0;
+  }
+
+  get ackSeq(): number {
+    return this._ackSeq >>> 0;
+  }
+
+  set ackSeq(v: number) {
+    this._ackSeq = v | 0;
+  }
+
+  /** As new (ZeekConn.reset): every field back to its initial value, the block list kept empty. */
+  reset(isOrig: boolean): void {
+    this.isOrig = isOrig;
+    this.state = S.INACTIVE;
+    this.prevState = S.INACTIVE;
+    this.startSeq = 0;
+    this.lastSeq = 0;
+    this.ackSeq = 0;
+    this.seqWraps = 0;
+    this.ackWraps = 0;
+    this.windowScale = 0;
+    this.finCnt = 0;
+    this.finSeq = 0;
+    this.histLastSyn = 0;
+    this.histLastFin = 0;
+    this.histLastRst = 0;
+    if (this.counts !== null && this.thresholds !== null) {
+      for (let k = 0; k < 4; k++) {
+        this.counts[k] = 0;
+        this.thresholds[k] = 1;
+      }
+    }
+    this.lastReassem = 1;
+    this.trimSeq = 1;
+    this.skipDeliveries = false;
+    this.blocks.clear();
   }
 
   setState(s: ZeekEndpointStateValue): void {
@@ -207,15 +320,26 @@ function cleanlyOpen(a: Endpoint): boolean {
 export class ZeekConn {
   private readonly client = new Endpoint(true);
   private readonly server = new Endpoint(false);
-  private readonly ignoreChecksums: boolean;
-  private readonly clientPort: number | undefined;
-  private readonly serverPort: number | undefined;
-  private readonly likelyServerPorts: ReadonlySet<number>;
+  private ignoreChecksums = false;
+  private clientPort: number | undefined = undefined;
+  private serverPort: number | undefined = undefined;
+  private likelyServerPorts: ReadonlySet<number> = ZEEK_LIKELY_SERVER_PORTS;
   private started = false;
   /** Zeek's originator is the replay's client (false after a flip). */
   private origIsClient = true;
   private histSeen = 0;
-  private hist = '';
+  /**
+   * The history, packed: letter codes (HISTORY_LETTERS) five bits each, six to a word, in h0..h3; letters
+   * past the 24th in `histTail`. The string is made only when asked for (a replay of a million
+   * connections asks once per connection, at its end).
+   */
+  private histLen = 0;
+  private h0 = 0;
+  private h1 = 0;
+  private h2 = 0;
+  private h3 = 0;
+  private histTail = '';
+  private histText: string | null = '';
   private isPartial = false;
   /** Bit 1: a packet from the originator was processed; bit 2: from the responder (first_packet_seen). */
   private firstPacketSeen = 0;
@@ -223,15 +347,57 @@ export class ZeekConn {
   constructor(options: ZeekConnOptions = {}) {
     this.client.peer = this.server;
     this.server.peer = this.client;
+    this.reset(options);
+  }
+
+  /**
+   * Starts over as a new ZeekConn with these options: the same object serves another connection (a
+   * replay of millions of connections reuses its views instead of making garbage of them).
+   */
+  reset(options: ZeekConnOptions = {}): void {
+    this.client.reset(true);
+    this.server.reset(false);
     this.ignoreChecksums = options.ignoreChecksums ?? false;
     this.clientPort = options.clientPort;
     this.serverPort = options.serverPort;
     this.likelyServerPorts = options.likelyServerPorts ?? ZEEK_LIKELY_SERVER_PORTS;
+    this.started = false;
+    this.origIsClient = true;
+    this.histSeen = 0;
+    this.histLen = 0;
+    this.h0 = 0;
+    this.h1 = 0;
+    this.h2 = 0;
+    this.h3 = 0;
+    this.histTail = '';
+    this.histText = '';
+    this.isPartial = false;
+    this.firstPacketSeen = 0;
+    this.underflow = false;
   }
 
   /** Zeek's history string (see the file comment for each letter). */
   get history(): string {
-    return this.hist;
+    if (this.histText !== null) return this.histText;
+    // Up to 10 letters the packed words are one exact number (codes are never 0, so it says the
+    // length too): the same history of a million connections is one string.
+    const key = this.histLen <= 10 ? this.h0 + this.h1 * 2 ** 30 : -1;
+    if (key >= 0) {
+      const known = HISTORY_STRINGS.get(key);
+      if (known !== undefined) return (this.histText = known);
+    }
+    let s = '';
+    const n = this.histLen < HIST_PACKED ? this.histLen : HIST_PACKED;
+    for (let i = 0; i < n; i++) {
+      const w = i < 12 ? (i < 6 ? this.h0 : this.h1) : i < 18 ? this.h2 : this.h3;
+      s += HISTORY_LETTERS[((w >>> (5 * (i % 6))) & 31) - 1] as string;
+    }
+    this.histText = s + this.histTail;
+    if (key >= 0) {
+      if (HISTORY_STRINGS.size >= HISTORY_STRINGS_MAX) HISTORY_STRINGS.clear();
+      HISTORY_STRINGS.set(key, this.histText);
+    }
+    return this.histText;
   }
 
   /** Zeek's conn_state for the connection as it stands. */
@@ -247,7 +413,7 @@ export class ZeekConn {
       return oInactive ? 'RSTRH' : 'RSTR';
     }
     if (os === S.RESET) {
-      if (rInactive) return RSTOS0_HISTORY.test(this.hist) ? 'RSTOS0' : 'OTH';
+      if (rInactive) return RSTOS0_HISTORY.test(this.history) ? 'RSTOS0' : 'OTH';
       return 'RSTO';
     }
     if (rs === S.CLOSED && os === S.CLOSED) return 'SF';
@@ -320,15 +486,17 @@ export class ZeekConn {
     if (rst) segLen -= len;
     const onePast = (baseSeq + segLen) >>> 0;
 
-    this.initEndpoint(ep, syn, baseSeq, onePast);
-    const relSeq = this.relativeSeq(ep, baseSeq, ep.lastSeq, ep.seqWraps);
+    // Sequence numbers go into the calls below as int32 (`| 0`, their 32 bits) and are made uint32 again
+    // inside: a uint32 above 2^31 passed to a call V8 does not inline would be a heap number per call.
+    this.initEndpoint(ep, syn, baseSeq | 0, onePast | 0);
+    const relSeq = this.relativeSeq(ep, baseSeq | 0, ep.lastSeq | 0, ep.seqWraps);
     const seqUnderflow = this.underflow;
 
     this.updateHistory(ep, syn, fin, rst, ack, relSeq, len);
     this.updateWindow(ep, seg.window, rst);
 
     if (syn) {
-      const scale = wscaleOf(seg.options);
+      const scale = seg.windowScale ?? wscaleOf(seg.options);
       if (scale < 0) {
         ep.windowScale = 0;
         if (ack) peer.windowScale = 0;
@@ -349,14 +517,14 @@ export class ZeekConn {
         peer.ackSeq = s;
         peer.lastSeq = s;
       } else {
-        relAck = this.relativeSeq(peer, ackSeq, peer.ackSeq, peer.ackWraps);
+        relAck = this.relativeSeq(peer, ackSeq | 0, peer.ackSeq | 0, peer.ackWraps);
         if (this.underflow) relAck = 0;
-        else if (!rst) updateAckSeq(peer, ackSeq); // acks in RSTs are not trusted
+        else if (!rst) updateAckSeq(peer, ackSeq | 0); // acks in RSTs are not trusted
       }
     }
 
-    this.updateLastSeq(ep, onePast, syn, fin, rst, len);
-    this.updateStateMachine(ep, peer, baseSeq, len, isOrig, syn, fin, rst, ack);
+    this.updateLastSeq(ep, onePast | 0, syn, fin, rst, len);
+    this.updateStateMachine(ep, peer, baseSeq | 0, len, isOrig, syn, fin, rst, ack);
 
     if (ack) this.ackReceived(peer, relAck);
     this.firstPacketSeen |= isOrig ? 1 : 2;
@@ -413,11 +581,23 @@ export class ZeekConn {
   // History
 
   private addHistory(code: string): void {
-    if (this.hist.length < ZEEK_MAX_HISTORY) this.hist += code;
+    const i = this.histLen;
+    if (i >= ZEEK_MAX_HISTORY) return;
+    this.histLen = i + 1;
+    this.histText = null;
+    if (i >= HIST_PACKED) {
+      this.histTail += code;
+      return;
+    }
+    const v = (HISTORY_CODE[code.charCodeAt(0)] as number) << (5 * (i % 6));
+    if (i < 6) this.h0 |= v;
+    else if (i < 12) this.h1 |= v;
+    else if (i < 18) this.h2 |= v;
+    else this.h3 |= v;
   }
 
   private endpointCode(ep: Endpoint, code: string): string {
-    return ep.isOrig ? code : code.toLowerCase();
+    return ep.isOrig ? code : (LOWER_CASE[code.charCodeAt(0)] as string);
   }
 
   /** Connection::CheckHistory: records the letter the first time; true when it was seen before. */
@@ -434,15 +614,17 @@ export class ZeekConn {
   /** Connection::ScaledHistoryEntry with base 10: the side's letter at its 1st, 10th, 100th ... time. */
   private scaled(ep: Endpoint, letter: CountedLetter): void {
     const k = COUNTED[letter];
-    const cnt = ((ep.counts[k] as number) + 1) >>> 0;
-    ep.counts[k] = cnt;
-    const thresh = ep.thresholds[k] as number;
+    const counts = (ep.counts ??= [0, 0, 0, 0]);
+    const thresholds = (ep.thresholds ??= [1, 1, 1, 1]);
+    const cnt = ((counts[k] as number) + 1) >>> 0;
+    counts[k] = cnt;
+    const thresh = thresholds[k] as number;
     if (cnt !== thresh) return;
     this.addHistory(this.endpointCode(ep, letter));
     const next = (thresh * 10) >>> 0;
     // uint32 wrap-around: keep the threshold, restart the count.
-    if (next <= thresh) ep.counts[k] = 0;
-    else ep.thresholds[k] = next;
+    if (next <= thresh) counts[k] = 0;
+    else thresholds[k] = next;
   }
 
   private updateHistory(ep: Endpoint, syn: boolean, fin: boolean, rst: boolean, ack: boolean, relSeq: number, len: number): void {
@@ -488,8 +670,10 @@ export class ZeekConn {
   /** Set by relativeSeq: the number fell before the side's start (Zeek's underflow flag). */
   private underflow = false;
 
-  /** get_relative_seq: `cur` relative to the side's start, across 32-bit wraps. */
+  /** get_relative_seq: `cur` relative to the side's start, across 32-bit wraps (`cur`, `last`: int32 bits). */
   private relativeSeq(ep: Endpoint, cur: number, last: number, wraps: number): number {
+    cur >>>= 0;
+    last >>>= 0;
     this.underflow = false;
     const delta = seqDelta(cur, last);
     if (delta < 0) {
@@ -505,8 +689,10 @@ export class ZeekConn {
     return ep.toRelative(cur, wraps);
   }
 
-  /** init_endpoint: (re)start a side's numbering on its first packet or on a SYN. */
+  /** init_endpoint: (re)start a side's numbering on its first packet or on a SYN (`first`, `lastSeq`: int32 bits). */
   private initEndpoint(ep: Endpoint, syn: boolean, first: number, lastSeq: number): void {
+    first >>>= 0;
+    lastSeq >>>= 0;
     switch (ep.state) {
       case S.INACTIVE:
         if (syn) {
@@ -542,6 +728,7 @@ export class ZeekConn {
 
   /** update_last_seq: advance the side's highest sequence number; payload at or below it is a retransmission ('t'). */
   private updateLastSeq(ep: Endpoint, lastSeq: number, syn: boolean, fin: boolean, rst: boolean, len: number): void {
+    lastSeq >>>= 0; // int32 bits in
     const delta = seqDelta(lastSeq, ep.lastSeq);
     if ((syn || rst) && (delta > TOO_LARGE_SEQ_DELTA || delta < -TOO_LARGE_SEQ_DELTA)) {
       // Untrusted jump.
@@ -564,6 +751,7 @@ export class ZeekConn {
     ep: Endpoint, peer: Endpoint, baseSeq: number, len: number, isOrig: boolean,
     syn: boolean, fin: boolean, rst: boolean, ack: boolean,
   ): void {
+    baseSeq >>>= 0; // int32 bits in
     switch (ep.state) {
       case S.INACTIVE:
         this.updateInactive(ep, peer, baseSeq, len, isOrig, syn, fin, rst, ack);
@@ -598,6 +786,7 @@ export class ZeekConn {
     ep: Endpoint, peer: Endpoint, baseSeq: number, len: number, isOrig: boolean,
     syn: boolean, fin: boolean, rst: boolean, ack: boolean,
   ): void {
+    baseSeq >>>= 0; // int32 bits in
     if (syn) {
       if (isOrig) ep.setState(ack ? S.SYN_ACK_SENT : S.SYN_SENT);
       else {
@@ -648,7 +837,7 @@ export class ZeekConn {
       (ep.noDataAcked() && undeliveredBytes(ep) > TCP_MAX_ABOVE_HOLE_WITHOUT_ANY_ACKS) ||
       blockBytes(ep.blocks) > TCP_EXCESSIVE_DATA_WITHOUT_FURTHER_ACKS
     ) {
-      ep.blocks.length = 0;
+      ep.blocks.clear();
       ep.skipDeliveries = true;
     }
   }
@@ -656,12 +845,12 @@ export class ZeekConn {
   /** TCP_Reassembler::BlockInserted: deliver from the block at `i` when it reaches the delivered point. */
   private blockInserted(ep: Endpoint, i: number): void {
     const h = ep.blocks;
-    if (i < 0 || (h[i] as number) > ep.lastReassem || (h[i + 1] as number) <= ep.lastReassem) return;
+    if (i < 0 || h.get(i) > ep.lastReassem || h.get(i + 1) <= ep.lastReassem) return;
     for (let j = i; j < h.length; j += 2) {
-      const s = h[j] as number;
+      const s = h.get(j);
       if (s > ep.lastReassem) break;
       // Only a block that starts exactly at the delivered point is new data; one reaching over it is not.
-      if (s === ep.lastReassem) ep.lastReassem = h[j + 1] as number;
+      if (s === ep.lastReassem) ep.lastReassem = h.get(j + 1);
     }
     // Much data and no ack at all: stop holding what was delivered (tcp_max_initial_window).
     if (ep.noDataAcked() && ep.size() > TCP_MAX_INITIAL_WINDOW) this.trimToSeq(ep, ep.lastReassem);
@@ -679,10 +868,10 @@ export class ZeekConn {
     if (seq > ep.lastReassem) this.undelivered(ep, seq);
     const h = ep.blocks;
     let n = 0;
-    while (n < h.length && (h[n + 1] as number) <= seq) n += 2;
-    if (n > 0) h.splice(0, n);
+    while (n < h.length && h.get(n + 1) <= seq) n += 2;
+    if (n > 0) h.remove(0, n);
     // Skipping a hole may have made the first block deliverable.
-    if (h.length > 0 && h[0] === ep.lastReassem) this.blockInserted(ep, 0);
+    if (h.length > 0 && h.get(0) === ep.lastReassem) this.blockInserted(ep, 0);
     ep.trimSeq = seq;
   }
 
@@ -694,7 +883,7 @@ export class ZeekConn {
       const h = ep.blocks;
       let i = 0;
       while (i < h.length) {
-        const s = h[i] as number;
+        const s = h.get(i);
         if (s < ep.lastReassem) {
           i += 2; // delivered already (or reaching over the delivered point: never delivered)
           continue;
@@ -717,7 +906,9 @@ function restart(ep: Endpoint, first: number, lastSeq: number): void {
   ep.lastSeq = lastSeq;
 }
 
+/** `ack`: int32 bits. */
 function updateAckSeq(ep: Endpoint, ack: number): void {
+  ack >>>= 0;
   const delta = seqDelta(ack, ep.ackSeq);
   // An ack of 0 far ahead is more likely broken than a wrap landing on 0.
   if (ack === 0 && delta > TOO_LARGE_SEQ_DELTA) return;
@@ -729,21 +920,21 @@ function updateAckSeq(ep: Endpoint, ack: number): void {
  * disjoint. Returns the start of the block Zeek's Insert returns: the first new piece, or when the range
  * was held already, the last block it overlapped.
  */
-function insertBlock(h: number[], seq: number, upper: number): number {
+function insertBlock(h: BlockList, seq: number, upper: number): number {
   let i = 0;
-  while (i < h.length && (h[i + 1] as number) <= seq) i += 2;
+  while (i < h.length && h.get(i + 1) <= seq) i += 2;
   let firstNew = -1;
   let lastOld = -1;
   while (seq < upper) {
-    if (i >= h.length || upper <= (h[i] as number)) {
-      h.splice(i, 0, seq, upper);
+    if (i >= h.length || upper <= h.get(i)) {
+      h.insert2(i, seq, upper);
       if (firstNew < 0) firstNew = seq;
       break;
     }
-    const bs = h[i] as number;
-    const bu = h[i + 1] as number;
+    const bs = h.get(i);
+    const bu = h.get(i + 1);
     if (seq < bs) {
-      h.splice(i, 0, seq, bs);
+      h.insert2(i, seq, bs);
       if (firstNew < 0) firstNew = seq;
       i += 2;
       seq = bs;
@@ -756,8 +947,8 @@ function insertBlock(h: number[], seq: number, upper: number): number {
   return firstNew >= 0 ? firstNew : lastOld;
 }
 
-function blockIndex(h: readonly number[], start: number): number {
-  for (let i = 0; i < h.length; i += 2) if (h[i] === start) return i;
+function blockIndex(h: BlockList, start: number): number {
+  for (let i = 0; i < h.length; i += 2) if (h.get(i) === start) return i;
   return -1;
 }
 
@@ -766,14 +957,14 @@ function blockIndex(h: readonly number[], start: number): number {
  * point (delivery treats them alike), else fills the smallest hole between undelivered blocks (then
  * fewer gaps may be counted than Zeek would: the one approximation of this model).
  */
-function mergeBlocks(h: number[], delivered: number): void {
+function mergeBlocks(h: BlockList, delivered: number): void {
   while (h.length > 2 * MAX_BLOCKS) {
     let pick = -1;
     for (let k = 0; k + 3 < h.length; k += 2) {
-      const a0 = h[k] as number;
-      const a1 = h[k + 1] as number;
-      const b0 = h[k + 2] as number;
-      const b1 = h[k + 3] as number;
+      const a0 = h.get(k);
+      const a1 = h.get(k + 1);
+      const b0 = h.get(k + 2);
+      const b1 = h.get(k + 3);
       const straddles = (a0 < delivered && delivered < a1) || (b0 < delivered && delivered < b1);
       if (a1 === b0 && b0 !== delivered && !straddles) {
         pick = k;
@@ -783,28 +974,28 @@ function mergeBlocks(h: number[], delivered: number): void {
     if (pick < 0) {
       let best = Infinity;
       for (let k = 0; k + 3 < h.length; k += 2) {
-        const hole = (h[k + 2] as number) - (h[k + 1] as number);
-        if ((h[k] as number) > delivered && hole < best) {
+        const hole = h.get(k + 2) - h.get(k + 1);
+        if (h.get(k) > delivered && hole < best) {
           best = hole;
           pick = k;
         }
       }
       if (pick < 0) pick = 0;
     }
-    h.splice(pick + 1, 2);
+    h.remove(pick + 1, 2);
   }
 }
 
-function blockBytes(h: readonly number[]): number {
+function blockBytes(h: BlockList): number {
   let n = 0;
-  for (let k = 0; k < h.length; k += 2) n += (h[k + 1] as number) - (h[k] as number);
+  for (let k = 0; k < h.length; k += 2) n += h.get(k + 1) - h.get(k);
   return n;
 }
 
 /** NumUndeliveredBytes: from the delivered point to the end of the last block (uint64 in Zeek). */
 function undeliveredBytes(ep: Endpoint): number {
   const n = ep.blocks.length;
-  return n === 0 ? 0 : u64((ep.blocks[n - 1] as number) - ep.lastReassem);
+  return n === 0 ? 0 : u64(ep.blocks.get(n - 1) - ep.lastReassem);
 }
 
 /** The window-scale shift of a SYN's options text ("..., wscale 7"), -1 when absent. */

@@ -102,6 +102,15 @@ export class FdTable<T extends object> {
     return old;
   }
 
+  /** Back to a fresh table: every descriptor closed and forgotten, so the next one is `first` again. */
+  clear(): void {
+    // An empty table's slots are all undefined already; keeping the arrays keeps their memory for reuse.
+    if (this.count > 0) this.slots.fill(undefined);
+    this.holes.clear();
+    this.mark = this.first;
+    this.count = 0;
+  }
+
   /** Open descriptors in increasing order. */
   *entries(): IterableIterator<[number, T]> {
     for (let fd = this.first; fd < this.slots.length; fd++) {

@@ -54,9 +54,9 @@ export function vlanKeyOf(ids: ArrayLike<number>): number {
   return DEEP_VLAN_BASE + ((h >>> 0) % (0x100000000 - DEEP_VLAN_BASE));
 }
 
-/** Both ports in one u32: local in the high half, as Linux's INET_COMBINED_PORTS packs them. */
+/** Both ports in 32 bits (an int32: never boxed): local in the high half, as Linux's INET_COMBINED_PORTS packs them. */
 function portPair(localPort: number, remotePort: number): number {
-  return (((localPort & 0xffff) << 16) | (remotePort & 0xffff)) >>> 0;
+  return ((localPort & 0xffff) << 16) | (remotePort & 0xffff);
 }
 
 function checkPort(p: number, what: string): void {
@@ -99,16 +99,16 @@ export class TupleIndex<C> {
 
   /** lookupV4 reading both addresses from bytes (e.g. the IPv4 header: local = destination). */
   lookupV4Bytes(b: Bytes, localAddrOff: number, localPort: number, remoteAddrOff: number, remotePort: number, vlan = 0): C | undefined {
-    return this.lookupV4(b.dv.getUint32(localAddrOff), localPort, b.dv.getUint32(remoteAddrOff), remotePort, vlan);
+    return this.lookupV4(b.dv.getInt32(localAddrOff), localPort, b.dv.getInt32(remoteAddrOff), remotePort, vlan);
   }
 
   /** IPv6 addresses read as four big-endian words each from b at the given offsets (the IPv6 header). */
   lookupV6(b: Bytes, localAddrOff: number, localPort: number, remoteAddrOff: number, remotePort: number, vlan = 0): C | undefined {
     const dv = b.dv;
     return this.lookupV6Words(
-      dv.getUint32(localAddrOff), dv.getUint32(localAddrOff + 4), dv.getUint32(localAddrOff + 8), dv.getUint32(localAddrOff + 12),
+      dv.getInt32(localAddrOff), dv.getInt32(localAddrOff + 4), dv.getInt32(localAddrOff + 8), dv.getInt32(localAddrOff + 12),
       localPort,
-      dv.getUint32(remoteAddrOff), dv.getUint32(remoteAddrOff + 4), dv.getUint32(remoteAddrOff + 8), dv.getUint32(remoteAddrOff + 12),
+      dv.getInt32(remoteAddrOff), dv.getInt32(remoteAddrOff + 4), dv.getInt32(remoteAddrOff + 8), dv.getInt32(remoteAddrOff + 12),
       remotePort,
       vlan,
     );

@@ -4,41 +4,43 @@
  * Why not Map: a connection key is 96 bits (IPv4) or 288 bits (IPv6) plus the VLAN stack, more
  * than one JS number holds, so a Map needs either a string key (built per lookup: slow, garbage)
  * or nested maps (one Map object per remote endpoint: hundreds of bytes each). Here every key is a
- * row of 32-bit words in ONE Uint32Array, probed linearly from a murmur3-mixed, seeded hash, with
+ * row of 32-bit words in ONE Int32Array, probed linearly from a seeded multiply-xorshift hash, with
  * the values in a parallel array. A lookup reads numbers and allocates nothing. Removal uses
  * backward-shift deletion (no tombstones), so a table that churns through millions of
  * connections never degrades. Row layout: word 0 is the hash (0 marks an empty row), then the key.
  *
  * Linux does the same job with inet_ehashfn (jhash with a boot-time secret) over a chained table;
- * the seed plays the secret's part against crafted collisions (murmur3 is not a keyed PRF, so
+ * the seed plays the secret's part against crafted collisions (the hash is not a keyed PRF, so
  * this is a speed bump, not a guarantee; the seed comes from the Host's injected random source).
  */
 
-const C1 = 0xcc9e2d51;
-const C2 = 0x1b873593;
+// Each key word times its own odd constant (a bijection of the word), the products XORed with the
+// seed: independent multiplications, so the CPU does them side by side (murmur3's chained mixing cost
+// four times as long, and a lookup computes a hash for every frame). Then lowbias32's finalizer
+// (xorshift-multiply, twice) brings every input bit down to the low bits the row index is taken from.
+const K0 = 0x9e3779b1;
+const K1 = 0x85ebca77;
+const K2 = 0xc2b2ae3d;
+const K3 = 0x27d4eb2f;
+const K4 = 0x165667b1;
+const K5 = 0xd3a2646d;
+const K6 = 0xfd7046c5;
+const K7 = 0xb55a4f09;
+const K8 = 0x7feb352d;
+const K9 = 0x846ca68b;
 
-function mix(h: number, k: number): number {
-  k = Math.imul(k, C1);
-  k = (k << 15) | (k >>> 17);
-  k = Math.imul(k, C2);
-  h ^= k;
-  h = (h << 13) | (h >>> 19);
-  return (Math.imul(h, 5) + 0xe6546b64) | 0;
-}
-
-function finish(h: number, words: number): number {
-  h ^= words * 4;
+function finish(h: number): number {
   h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
+  h = Math.imul(h, 0x7feb352d);
+  h ^= h >>> 15;
+  h = Math.imul(h, 0x846ca68b);
   h ^= h >>> 16;
-  // 0 marks an empty row; fold it onto 1 (costs one value of 2^32).
-  return h === 0 ? 1 : h >>> 0;
+  // 0 marks an empty row; fold it onto 1 (costs one value of 2^32). An int32: a small integer to V8.
+  return h === 0 ? 1 : h;
 }
 
 export function hashV4Key(seed: number, local: number, remote: number, ports: number, vlan: number): number {
-  return finish(mix(mix(mix(mix(seed, local), remote), ports), vlan), 4);
+  return finish(seed ^ Math.imul(local, K0) ^ Math.imul(remote, K1) ^ Math.imul(ports, K2) ^ Math.imul(vlan, K3));
 }
 
 export function hashV6Key(
@@ -47,17 +49,9 @@ export function hashV6Key(
   r0: number, r1: number, r2: number, r3: number,
   ports: number, vlan: number,
 ): number {
-  let h = mix(seed, l0);
-  h = mix(h, l1);
-  h = mix(h, l2);
-  h = mix(h, l3);
-  h = mix(h, r0);
-  h = mix(h, r1);
-  h = mix(h, r2);
-  h = mix(h, r3);
-  h = mix(h, ports);
-  h = mix(h, vlan);
-  return finish(h, 10);
+  const l = Math.imul(l0, K4) ^ Math.imul(l1, K5) ^ Math.imul(l2, K6) ^ Math.imul(l3, K0);
+  const r = Math.imul(r0, K7) ^ Math.imul(r1, K8) ^ Math.imul(r2, K9) ^ Math.imul(r3, K1);
+  return finish(seed ^ l ^ r ^ Math.imul(ports, K2) ^ Math.imul(vlan, K3));
 }
 
 const MIN_CAPACITY = 16;
@@ -73,7 +67,8 @@ function capacityFor(n: number): number {
  * growth, shrinking and backward-shift deletion live here and only move whole rows.
  */
 abstract class RowTable<C> {
-  protected keys: Uint32Array;
+  /** Int32 words (addresses and port pairs as their 32 bits): small integers to V8, never boxed. */
+  protected keys: Int32Array;
   protected vals: Array<C | undefined>;
   protected mask: number;
   private count = 0;
@@ -85,7 +80,7 @@ abstract class RowTable<C> {
   ) {
     const cap = capacityFor(Math.max(0, initialCapacity));
     this.minCap = cap;
-    this.keys = new Uint32Array(cap * stride);
+    this.keys = new Int32Array(cap * stride);
     this.vals = new Array<C | undefined>(cap).fill(undefined);
     this.mask = cap - 1;
   }
@@ -151,7 +146,7 @@ abstract class RowTable<C> {
   }
 
   clear(): void {
-    this.keys = new Uint32Array(this.minCap * this.stride);
+    this.keys = new Int32Array(this.minCap * this.stride);
     this.vals = new Array<C | undefined>(this.minCap).fill(undefined);
     this.mask = this.minCap - 1;
     this.count = 0;
@@ -163,8 +158,9 @@ abstract class RowTable<C> {
     for (let row = 0; row <= this.mask; row++) if (this.keys[row * s] !== 0) yield row;
   }
 
+  /** Key word `i` of a row, as the uint32 it was given as. */
   keyWord(row: number, i: number): number {
-    return this.keys[row * this.stride + 1 + i] as number;
+    return (this.keys[row * this.stride + 1 + i] as number) >>> 0;
   }
 
   /** Rehash into `cap` rows; returns where row `track` went (or -1). */
@@ -173,7 +169,7 @@ abstract class RowTable<C> {
     const oldVals = this.vals;
     const s = this.stride;
     const oldCap = this.mask + 1;
-    this.keys = new Uint32Array(cap * s);
+    this.keys = new Int32Array(cap * s);
     this.vals = new Array<C | undefined>(cap).fill(undefined);
     this.mask = cap - 1;
     let moved = -1;
@@ -182,7 +178,8 @@ abstract class RowTable<C> {
       if (h === 0) continue;
       let i = h & this.mask;
       while (this.keys[i * s] !== 0) i = (i + 1) & this.mask;
-      this.keys.set(oldKeys.subarray(row * s, row * s + s), i * s);
+      // Word by word: a subarray per row would be an object per row.
+      for (let k = 0; k < s; k++) this.keys[i * s + k] = oldKeys[row * s + k] as number;
       this.vals[i] = oldVals[row];
       if (row === track) moved = i;
     }
@@ -196,10 +193,15 @@ export class V4Table<C> extends RowTable<C> {
     super(5, initialCapacity);
   }
 
-  /** Row holding the key, or -1. */
+  /** Row holding the key, or -1. Words may come as uint32 or int32 (compared as their 32 bits). */
   find(h: number, local: number, remote: number, ports: number, vlan: number): number {
     const keys = this.keys;
     const mask = this.mask;
+    h |= 0;
+    local |= 0;
+    remote |= 0;
+    ports |= 0;
+    vlan |= 0;
     let i = h & mask;
     for (;;) {
       const b = i * 5;
@@ -239,6 +241,17 @@ export class V6Table<C> extends RowTable<C> {
   ): number {
     const keys = this.keys;
     const mask = this.mask;
+    h |= 0;
+    l0 |= 0;
+    l1 |= 0;
+    l2 |= 0;
+    l3 |= 0;
+    r0 |= 0;
+    r1 |= 0;
+    r2 |= 0;
+    r3 |= 0;
+    ports |= 0;
+    vlan |= 0;
     let i = h & mask;
     for (;;) {
       const b = i * 11;

@@ -14,7 +14,8 @@ import { LoopbackView } from './loopback.js';
 import { SllView } from './sll.js';
 import { Sll2View } from './sll2.js';
 import { isVlanTpid, VlanView, VLAN_MAX_DEPTH, VLAN_TAG_LEN } from './vlan.js';
-import { Ipv4Packet } from './ipv4.js';
+import { Ipv4Packet, IPV4_HEADER_LEN } from './ipv4.js';
+import { sumVerifies } from './checksum.js';
 import { Ipv6Packet, newIpv6Chain, walkIpv6Headers, ipv6FragmentOffset, ipv6MoreFragments, ipv6FragmentId } from './ipv6.js';
 import { IpProtocol } from './ipproto.js';
 import { TcpPacket, TCP_HEADER_LEN } from './tcp.js';
@@ -148,6 +149,76 @@ function reset(info: FrameInfo, linkType: number, b: Bytes, off: number, capLen:
 
 /** Decodes the frame b.u8[off, off+capLen) of link type `linkType` into `info` and returns it. */
 export function decodeFrame(linkType: number, b: Bytes, off: number, capLen: number, info: FrameInfo): FrameInfo {
+  if (linkType === LinkType.ETHERNET && decodeEthernetIpv4Tcp(b, off, capLen, info)) return info;
+  return decodeFrameGeneral(linkType, b, off, capLen, info);
+}
+
+/**
+ * The offset of the TCP header of the common frame of a busy capture (untagged Ethernet, an IPv4 header
+ * that is not a fragment and claims a length, a TCP header present whole), or -1 for any other frame.
+ * For such a frame decodeFrame gives `tcp` with this `l4Offset`; a pass that wants only a few of them
+ * (the listener pre-pass: SYNs) reads their flags here without decoding the rest.
+ */
+export function ethernetIpv4TcpOffset(b: Bytes, off: number, capLen: number): number {
+  const u8 = b.u8;
+  const dv = b.dv;
+  const end = off + capLen;
+  const p = off + ETHERNET_HEADER_LEN;
+  if (off < 0 || end > u8.length || capLen < ETHERNET_HEADER_LEN + IPV4_HEADER_LEN + TCP_HEADER_LEN) return -1;
+  if (dv.getUint16(off + ETHERNET_HEADER_LEN - 2) !== EtherType.IPV4) return -1;
+  const vi = u8[p] as number;
+  const hl = (vi & 0xf) * 4;
+  const len = end - p;
+  if (vi >> 4 !== 4 || hl < IPV4_HEADER_LEN || hl > len) return -1;
+  const total = dv.getUint16(p + 2);
+  // A total length of 0 (TSO) and fragments take the general path.
+  if (total < hl || (dv.getUint16(p + 6) & 0x3fff) !== 0 || u8[p + 9] !== IpProtocol.TCP) return -1;
+  const l4 = p + hl;
+  const l4Length = total - hl;
+  const l4Captured = l4Length < len - hl ? l4Length : len - hl;
+  // TcpPacket.check's conditions for a header that is there whole.
+  if (l4Length < TCP_HEADER_LEN || l4Captured < TCP_HEADER_LEN) return -1;
+  const thl = ((u8[l4 + 12] as number) >> 4) * 4;
+  if (thl < TCP_HEADER_LEN || thl > l4Length || thl > l4Captured) return -1;
+  return l4;
+}
+
+/**
+ * decodeFrame's fast path: the frame ethernetIpv4TcpOffset accepts, in one pass. Fills `info` exactly
+ * as the general path would (test/wire/decode-fast.test.ts checks every frame of every shared capture)
+ * without making a view per layer; any other frame returns false, and the general path decodes it.
+ */
+function decodeEthernetIpv4Tcp(b: Bytes, off: number, capLen: number, info: FrameInfo): boolean {
+  const l4 = ethernetIpv4TcpOffset(b, off, capLen);
+  if (l4 < 0) return false;
+  const u8 = b.u8;
+  const p = off + ETHERNET_HEADER_LEN;
+  const hl = l4 - p;
+  const l4Length = b.dv.getUint16(p + 2) - hl;
+  const l4Captured = Math.min(l4Length, off + capLen - l4);
+  const thl = ((u8[l4 + 12] as number) >> 4) * 4;
+  reset(info, LinkType.ETHERNET, b, off, capLen);
+  info.protocol = EtherType.IPV4;
+  info.net = 'ipv4';
+  info.netOffset = p;
+  info.ipHeaderLength = hl;
+  info.addrOffset = p + 12;
+  info.addrLen = 4;
+  info.ttl = u8[p + 8] as number;
+  info.l4Protocol = IpProtocol.TCP;
+  info.l4Offset = l4;
+  info.l4Length = l4Length;
+  info.l4Captured = l4Captured;
+  info.trailerLength = off + capLen - l4 - l4Captured;
+  info.ipChecksumOk = sumVerifies(b, p, hl, 0);
+  info.tcp = true;
+  info.tcpHeaderLength = thl;
+  info.tcpPayloadLength = l4Length - thl;
+  return true;
+}
+
+/** decodeFrame without the fast path (tests compare the two). */
+export function decodeFrameGeneral(linkType: number, b: Bytes, off: number, capLen: number, info: FrameInfo): FrameInfo {
   reset(info, linkType, b, off, capLen);
   const end = off + capLen;
   let p: number;

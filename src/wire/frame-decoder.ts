@@ -31,6 +31,22 @@ export class FrameDecoder {
     this.result = { info: this.info, reassembledFrom: undefined, fragment: undefined };
   }
 
+  /**
+   * decode() with the frame's time as a capture gives it (whole seconds and nanoseconds), turned into
+   * microseconds only for an IP fragment: a replay's hot loop then passes two small integers per frame
+   * where a time in microseconds (past 2^31) would be a heap number.
+   */
+  decodeAt(linkType: number, b: Bytes, off: number, capLen: number, frame: number, tsSec: number, tsNsec: number): DecodedFrame {
+    const info = decodeFrame(linkType, b, off, capLen, this.info);
+    if (!info.fragment || info.error !== null) {
+      const r = this.result;
+      r.reassembledFrom = undefined;
+      r.fragment = undefined;
+      return r;
+    }
+    return this.decode(linkType, b, off, capLen, frame, tsSec * 1_000_000 + ((tsNsec / 1000) | 0));
+  }
+
   /** Decodes one frame; the returned object is reused by the next call. */
   decode(linkType: number, b: Bytes, off: number, capLen: number, frame: number, timeUs: number): DecodedFrame {
     const info = decodeFrame(linkType, b, off, capLen, this.info);

@@ -17,7 +17,7 @@
  */
 import type { Bytes } from './bytes.js';
 import { copyOut, hex } from './bytes.js';
-import { finishChecksum, sum16, checksumOk } from './checksum.js';
+import { finishChecksum, sum16, sumVerifies } from './checksum.js';
 import type { WireError } from './errors.js';
 
 /*
@@ -239,7 +239,7 @@ export class TcpPacket {
 
 /** True when b[off, off+len) (a whole segment) sums right with `pseudoSum` (checksum.ts pseudoHeaderSum). */
 export function verifyTcpChecksum(b: Bytes, off: number, len: number, pseudoSum: number): boolean {
-  return checksumOk(sum16(b, off, len, pseudoSum));
+  return sumVerifies(b, off, len, pseudoSum);
 }
 
 /** Writes the checksum of the segment b[off, off+len). */

@@ -18,13 +18,17 @@ import { rfc6528Isn } from '../../src/tcp/isn.js';
 import { pollAt as tcbPollAt } from '../../src/tcp/timers.js';
 
 describe('MinHeap', () => {
-  test('pops in deadline order whatever the push order, interleaved with pops', () => {
+  test('pops in deadline order whatever the push order, interleaved with pops and clears', () => {
     fc.assert(
-      fc.property(fc.array(fc.oneof(fc.integer({ min: 0, max: 1000 }), fc.constant(-1)), { maxLength: 200 }), (ops) => {
+      fc.property(fc.array(fc.oneof(fc.integer({ min: 0, max: 1000 }), fc.constant(-1), fc.constant(-2)), { maxLength: 200 }), (ops) => {
         const h = new MinHeap<number>();
         const model: number[] = [];
         for (const [i, op] of ops.entries()) {
-          if (op < 0) {
+          if (op === -2) {
+            // Emptied and filled again: the arrays keep their room, the entries behind `size` are never read.
+            h.clear();
+            model.length = 0;
+          } else if (op < 0) {
             if (model.length === 0) continue;
             model.sort((a, b) => a - b);
             const want = model.shift() as number;
