@@ -98,7 +98,10 @@ export class FdTable<T extends object> {
     if (old === undefined) return 'EBADF';
     this.slots[fd] = undefined;
     this.count--;
-    this.holes.push(fd, fd);
+    // The highest number with none below it free: the mark steps back instead (the same free set, and
+    // the heap is left alone: a client host opens and closes one descriptor, over and over).
+    if (this.holes.size === 0 && fd === this.mark - 1) this.mark = fd;
+    else this.holes.push(fd, fd);
     return old;
   }
 
