@@ -146,34 +146,45 @@ function u64(x: number): number {
 const RSTOS0_HISTORY = /^\^?S[^HAFGIQ]*R/;
 
 /**
- * Zeek's block list as [start0, end0, start1, end1, ...]: `length` words of an array that only grows,
- * so that inserting and trimming (every data segment and ack) make no garbage, as splice would.
+ * Zeek's block list as [start0, end0, start1, end1, ...]: `length` words, the first block's two in the
+ * object itself, the rest in an array that only grows. Inserting and trimming (every data segment and
+ * every ack) make no garbage, as splice would, and a side holding one block at a time (nearly every
+ * connection) touches no array at all.
  */
 class BlockList {
-  /** Room for two blocks to start with (most connections never hold more). */
-  private readonly w: number[] = [0, 0, 0, 0];
+  private b0 = 0;
+  private b1 = 0;
+  /** Words 2, 3, ... at 0, 1, ... */
+  private more: number[] | null = null;
   length = 0;
 
   get(i: number): number {
-    return this.w[i] as number;
+    return i === 0 ? this.b0 : i === 1 ? this.b1 : ((this.more as number[])[i - 2] as number);
+  }
+
+  private set(i: number, v: number): void {
+    if (i === 0) this.b0 = v;
+    else if (i === 1) this.b1 = v;
+    else {
+      const m = (this.more ??= []);
+      while (m.length < i - 1) m.push(0);
+      m[i - 2] = v;
+    }
   }
 
   /** Inserts the words a, b at i. */
   insert2(i: number, a: number, b: number): void {
-    const w = this.w;
     const n = this.length;
-    while (w.length < n + 2) w.push(0);
-    for (let k = n - 1; k >= i; k--) w[k + 2] = w[k] as number;
-    w[i] = a;
-    w[i + 1] = b;
+    for (let k = n - 1; k >= i; k--) this.set(k + 2, this.get(k));
+    this.set(i, a);
+    this.set(i + 1, b);
     this.length = n + 2;
   }
 
   /** Removes `count` words from i. */
   remove(i: number, count: number): void {
-    const w = this.w;
     const n = this.length;
-    for (let k = i + count; k < n; k++) w[k - count] = w[k] as number;
+    for (let k = i + count; k < n; k++) this.set(k - count, this.get(k));
     this.length = n - count;
   }
 
@@ -182,7 +193,11 @@ class BlockList {
   }
 }
 
-class Endpoint {
+/**
+ * One side of a connection. Its block list is in its own fields (it extends BlockList; `blocks` is
+ * itself): one object per side instead of three, since every data segment and ack reads the list.
+ */
+class Endpoint extends BlockList {
   isOrig: boolean;
   peer!: Endpoint;
   state: ZeekEndpointStateValue = S.INACTIVE;
@@ -211,10 +226,13 @@ class Endpoint {
   lastReassem = 1;
   trimSeq = 1;
   skipDeliveries = false;
-  /** Zeek's block list: data received and not yet acknowledged, sorted and disjoint: [start0, end0, start1, end1, ...]. */
-  readonly blocks = new BlockList();
+  /** Zeek's block list: data received and not yet acknowledged, sorted and disjoint (see BlockList). */
+  get blocks(): BlockList {
+    return this;
+  }
 
   constructor(isOrig: boolean) {
+    super();
     this.isOrig = isOrig;
   }
 
