@@ -379,7 +379,7 @@ function portOf(endpoint: string): number {
   return Number(endpoint.slice(endpoint.lastIndexOf(':') + 1));
 }
 
-/** Local port, the listener first, then descriptors in order (orphans last), then the remote end, then the connection. */
+/** Local port, the listener first, then descriptors in order (orphans last), then the remote end, then the connection (the same 4-tuple on two VLANs). */
 function compareRows(a: SocketRow, b: SocketRow): number {
   const pa = portOf(a.local);
   const pb = portOf(b.local);
@@ -391,8 +391,7 @@ function compareRows(a: SocketRow, b: SocketRow): number {
   const fb = b.fd ?? Number.MAX_SAFE_INTEGER;
   if (fa !== fb) return fa - fb;
   if (a.remote !== b.remote) return a.remote < b.remote ? -1 : 1;
-  // The same 4-tuple on two VLANs or interfaces: the older connection first (not the tables' hash order).
-  return (a.connection ?? -1) - (b.connection ?? -1);
+  return (a.connection ?? 0) - (b.connection ?? 0);
 }
 
 /**

@@ -203,23 +203,29 @@ function socketTables(tracker: Tracker): HostTable[] {
     const rows = h.rows();
     const more = tw.get(h.text);
     if (more !== undefined) {
-      rows.push(...more);
+      // One at a time: a busy host's TIME-WAIT rows are too many for a spread's arguments.
+      for (const r of more) rows.push(r);
       tw.delete(h.text);
     }
     if (rows.length > 0) out.push({ host: h.text, sockets: sortRows(rows) });
   }
-  // Hosts whose only sockets are in TIME-WAIT (their models were let go), oldest connection first.
+  // Hosts whose only sockets are in TIME-WAIT (their models were let go), by their oldest connection.
   const rest: HostTable[] = [];
   for (const [host, rows] of tw) rest.push({ host, sockets: sortRows(rows) });
-  rest.sort((a, b) => oldestConnection(a) - oldestConnection(b));
-  out.push(...rest);
+  for (const t of rest.sort(byOldestConnection)) out.push(t);
   return out;
 }
 
-function oldestConnection(t: HostTable): number {
-  let id = Infinity;
-  for (const r of t.sockets) if (r.connection !== null && r.connection < id) id = r.connection;
-  return id;
+/** Hosts by the lowest connection id among their sockets, then by address text. */
+export function byOldestConnection(a: HostTable, b: HostTable): number {
+  const d = oldestConnection(a) - oldestConnection(b);
+  return d !== 0 ? d : a.host < b.host ? -1 : a.host > b.host ? 1 : 0;
+}
+
+function oldestConnection(h: HostTable): number {
+  let m = Number.MAX_SAFE_INTEGER;
+  for (const r of h.sockets) if (r.connection !== null && r.connection < m) m = r.connection;
+  return m;
 }
 
 /** Reads the TCP fields the tracker needs straight from the bytes (no TcpPacket, no TcpRepr per frame). */
