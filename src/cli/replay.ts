@@ -283,7 +283,9 @@ function dash(n: number | null | undefined): string {
 
 /** Left-aligned columns (numbers right-aligned) with two spaces between them. */
 function columns(header: readonly string[], rows: readonly (readonly string[])[], right: ReadonlySet<number>): string[] {
-  const w = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
+  // A loop, not Math.max(...): a million rows are too many arguments for one call.
+  const w = header.map((h) => h.length);
+  for (const r of rows) for (let i = 0; i < w.length; i++) w[i] = Math.max(w[i] as number, (r[i] as string).length);
   const line = (r: readonly string[]): string =>
     r
       .map((c, i) => (right.has(i) ? c.padStart(w[i] as number) : c.padEnd(w[i] as number)))
@@ -306,7 +308,7 @@ export function formatResult(r: ReplayResult): string[] {
     `${r.file}: ${r.format}, link type ${links}; ${f.total} frames, ${f.tcp} TCP${extra.length > 0 ? ` (${extra.join(', ')})` : ''}; ${r.connections.length} connections`,
     '',
   ];
-  lines.push(...connectionTable(r.connections));
+  for (const line of connectionTable(r.connections)) lines.push(line);
   const hosts = r.hosts;
   const shown = hosts.slice(0, MAX_HOSTS);
   lines.push('', r.hostsAt === null ? 'sockets at the end of the capture:' : `sockets after frame ${r.hostsAt}:`);

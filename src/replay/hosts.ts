@@ -384,7 +384,7 @@ function portOf(endpoint: string): number {
   return Number(endpoint.slice(endpoint.lastIndexOf(':') + 1));
 }
 
-/** Local port, the listener first, then descriptors in order (orphans last), then the remote end, then the connection. */
+/** Local port, the listener first, then descriptors in order (orphans last), then the remote end, then the connection (the same 4-tuple on two VLANs). */
 function compareRows(a: SocketRow, b: SocketRow): number {
   const pa = portOf(a.local);
   const pb = portOf(b.local);
