@@ -112,16 +112,19 @@ function segmentOf(w: WireFrame): string | null {
   return null;
 }
 
-/** Calls `stop` on SIGINT (Ctrl-C) or SIGTERM, instead of dying; returns the function that stops listening. */
+/**
+ * Calls `stop` on SIGINT (Ctrl-C), SIGTERM or SIGHUP (the terminal closed: the --write file must still
+ * be flushed) instead of dying; returns the function that stops listening.
+ */
 export function onStopSignal(stop: () => void): () => void {
   const onSignal = (): void => stop();
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  for (const sig of STOP_SIGNALS) process.on(sig, onSignal);
   return () => {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    for (const sig of STOP_SIGNALS) process.off(sig, onSignal);
   };
 }
+
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 // ---------------------------------------------------------------------------------------------------
 // The session
