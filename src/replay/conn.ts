@@ -13,48 +13,48 @@ import { St, type StateNo } from './states.js';
 const MAX_ANOMALIES = 8;
 
 export class Endpoint {
-  state: StateNo = St.CLOSED;
+  declare state: StateNo;
   /** Has been a socket (connected, cloned or picked up); a never-opened end is inferred, not seen. */
-  opened = false;
+  declare opened: boolean;
   /** Picked up mid-connection: its earlier life is not in the capture. */
-  midstream = false;
-  fd = -1;
+  declare midstream: boolean;
+  declare fd: number;
   /** The listener a server-side child came from (cloned, or picked up on a listening port). */
-  listener: Listener | null = null;
+  declare listener: Listener | null;
   /** Counted in its listener's SYN queue. */
-  inSynQueue = false;
+  declare inSynQueue: boolean;
   /** In its host's 4-tuple index. */
-  hashed = false;
+  declare hashed: boolean;
   /** Link key (VLAN stack + interface) of the frames it receives: part of its 4-tuple key. */
-  rxKey: number;
+  declare rxKey: number;
   /** The other end has sent a frame, so rxKey is known rather than assumed. */
-  rxConfirmed = false;
+  declare rxConfirmed: boolean;
 
   // Sequence bookkeeping, raw u32 values as the wire carries them. Each is held as an int32 (its 32
   // bits) and read back as u32: a small integer lives in the object itself, where a u32 above 2^31
   // would be a heap number of its own (one more cache miss per frame, garbage when copied).
-  private _iss = 0;
-  issKnown = false;
-  private _sndNxt = 0;
-  sndKnown = false;
-  private _finEnd = 0;
-  finSent = false;
-  private _lastAck = 0;
-  ackKnown = false;
+  private declare _iss: number;
+  declare issKnown: boolean;
+  private declare _sndNxt: number;
+  declare sndKnown: boolean;
+  private declare _finEnd: number;
+  declare finSent: boolean;
+  private declare _lastAck: number;
+  declare ackKnown: boolean;
   /** The last window it sent (scaled). */
-  wnd = 0;
+  declare wnd: number;
   /** Window-scale shift it announced in its SYN (-1: none seen). */
-  wscale = -1;
+  declare wscale: number;
   /** The state a RST it received ended (-1: none): a RST the end did not take shows when it sends again. */
-  abortedFrom = -1;
+  declare abortedFrom: number;
   /** It went to CLOSED instead of TIME-WAIT (the TIME-WAIT table was full): its last ACK may still follow. */
-  twOverflow = false;
+  declare twOverflow: boolean;
   /** Its record in the TIME-WAIT table, while in TIME-WAIT. */
-  tw: TwSock | null = null;
+  declare tw: TwSock | null;
   /** A parallel replay's TIME-WAIT admission not settled yet (its number), else -1: the end is in TIME-WAIT until settled. */
-  twPending = -1;
+  declare twPending: number;
 
-  peer!: Endpoint;
+  declare peer: Endpoint;
 
   // Fixed for a connection's life (set again when a pooled Conn serves another connection).
   conn: Conn;
@@ -67,7 +67,7 @@ export class Endpoint {
     this.isClient = isClient;
     this.host = host;
     this.port = port;
-    this.rxKey = rxKey;
+    this.init(host, port, rxKey);
   }
 
   get iss(): number {
@@ -105,7 +105,7 @@ export class Endpoint {
     this._lastAck = v | 0;
   }
 
-  /** As new, for another connection (Conn.init). */
+  /** Every field as a new end's: the constructor's, and again for another connection (Conn.init). */
   init(host: Host, port: number, rxKey: number): void {
     this.host = host;
     this.port = port;
@@ -161,61 +161,61 @@ export class Conn {
   readonly client: Endpoint;
   readonly server: Endpoint;
   id = 0;
-  firstFrame = 0;
-  firstUs = 0;
+  declare firstFrame: number;
+  declare firstUs: number;
   /** Capture interface of its first frame. */
-  iface = 0;
-  lastFrame = 0;
-  lastUs = 0;
-  frames = 0;
-  view: ConnView | null = null;
+  declare iface: number;
+  declare lastFrame: number;
+  declare lastUs: number;
+  declare frames: number;
+  declare view: ConnView | null;
   /** The last descriptor each end held (it is given back at close; the record keeps it). */
-  clientFd: number | null = null;
-  serverFd: number | null = null;
+  declare clientFd: number | null;
+  declare serverFd: number | null;
 
   // Handshake as tshark's truth defines it: client SYN, SYN-ACK acking ISN + 1, client ACK acking that.
-  clientIsn = 0;
-  clientIsnKnown = false;
+  declare clientIsn: number;
+  declare clientIsnKnown: boolean;
   /** Payload of the client's SYN (TCP Fast Open): the SYN-ACK may acknowledge it too. */
-  clientSynLen = 0;
-  serverIsn = 0;
-  synAckAck = 0;
-  synAckKnown = false;
-  handshakeAck = false;
+  declare clientSynLen: number;
+  declare serverIsn: number;
+  declare synAckAck: number;
+  declare synAckKnown: boolean;
+  declare handshakeAck: boolean;
 
-  rstClient = 0;
-  rstServer = 0;
-  finClient = 0;
-  finServer = 0;
-  badChecksum = 0;
-  midstream = false;
-  anomalies: string[] | null = null;
-  anomalyCount = 0;
+  declare rstClient: number;
+  declare rstServer: number;
+  declare finClient: number;
+  declare finServer: number;
+  declare badChecksum: number;
+  declare midstream: boolean;
+  declare anomalies: string[] | null;
+  declare anomalyCount: number;
 
   /** VLAN ids of the first frame from each side (null: none seen yet or untagged). */
-  vlanClient: number[] | null = null;
-  vlanServer: number[] | null = null;
-  vlanServerSeen = false;
-  vlanClientSeen = false;
+  declare vlanClient: number[] | null;
+  declare vlanServer: number[] | null;
+  declare vlanServerSeen: boolean;
+  declare vlanClientSeen: boolean;
 
   /** The next connection on the same 4-tuple over another link (VLAN stack, interface): the tracker's alias list. */
-  alias: Conn | null = null;
+  declare alias: Conn | null;
   /**
    * The client is the end the tracker's index names first (the lower address, then port; the client on
    * a tie): a frame's sender is the client exactly when it too sorts first.
    */
-  clientFirst = true;
+  declare clientFirst: boolean;
 
   /** Its place in the tracker's list of connections not yet reported. */
-  liveAt = -1;
+  declare liveAt: number;
   /** In the close-linger queue. */
-  lingering = false;
+  declare lingering: boolean;
   /** Its linger is over: it is reported at the end of this step of the clock (Tracker.expire). */
-  due = false;
+  declare due: boolean;
   /** Reported: its record is out, it no longer takes frames (a TIME-WAIT end may still be in its host). */
-  finalized = false;
+  declare finalized: boolean;
   /** An end's TIME-WAIT admission is not settled yet (parallel replay: Endpoint.twPending). */
-  twPending = false;
+  declare twPending: boolean;
 
   constructor(
     id: number,
