@@ -4,7 +4,8 @@
  * printed as the record holds them; a caller that wants them relative to the ISNs (script/, replay/'s
  * emulate mode) rewrites the record first.
  */
-import { TcpFlags, formatTcpFlags, tcpOptionsLen } from './tcp.js';
+import { hex } from './bytes.js';
+import { TcpFlags, formatTcpFlags, formatTcpOptions, tcpOptionsLen } from './tcp.js';
 import type { TcpOption, TcpRepr } from './tcp.js';
 
 /**
@@ -15,33 +16,23 @@ export function flagText(flags: number): string {
   return flags === 0 ? '-' : formatTcpFlags(flags).replace('e', 'A');
 }
 
-/** One option as a script writes it: `mss 1460`, `sackOK`, `TS val 1 ecr 0`, `sack 1:1001`. */
+/**
+ * One option as a script writes it: `mss 1460`, `sackOK`, `TS val 1 ecr 0`, `sack 1:1001`. The kinds
+ * both notations write alike are tcpdump's text (formatTcpOptions); SACK blocks, Fast Open and unknown
+ * kinds are packetdrill's own.
+ */
 export function optionText(o: TcpOption): string {
   switch (o.kind) {
-    case 'eol':
-      return 'eol';
-    case 'nop':
-      return 'nop';
-    case 'mss':
-      return `mss ${o.value}`;
-    case 'wscale':
-      return `wscale ${o.shift}`;
-    case 'sack-permitted':
-      return 'sackOK';
     case 'sack':
       return `sack ${o.blocks.map(([l, r]) => `${l >>> 0}:${r >>> 0}`).join(' ')}`;
-    case 'timestamps':
-      return `TS val ${o.tsVal >>> 0} ecr ${o.tsEcr >>> 0}`;
     case 'fast-open':
-      return `FO ${[...o.cookie].map((b) => b.toString(16).padStart(2, '0')).join('')}`;
+      return `FO ${hex(o.cookie)}`;
     case 'fast-open-exp':
-      return `FOEXP ${[...o.cookie].map((b) => b.toString(16).padStart(2, '0')).join('')}`;
+      return `FOEXP ${hex(o.cookie)}`;
     case 'unknown':
       return `opt-${o.type}`;
-    default: {
-      const never: never = o;
-      return never;
-    }
+    default:
+      return formatTcpOptions([o]);
   }
 }
 
