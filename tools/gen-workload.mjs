@@ -36,23 +36,12 @@
  * concurrent connection), a binary heap orders the slots by their next frame's time, and each frame is
  * patched into a preallocated template and copied into the writer's buffer. Same seed, same bytes.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
+import { loadDist } from './lib/dist.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-
-async function loadDist(rel) {
-  const p = path.join(ROOT, 'dist', rel);
-  if (!fs.existsSync(p)) {
-    console.error(`gen-workload: no ${path.relative(ROOT, p)}; build first: npx tsc -p tsconfig.json`);
-    process.exit(2);
-  }
-  return import(pathToFileURL(p).href);
-}
-
-const wire = await loadDist('wire/index.js');
-const capture = await loadDist('capture/index.js');
+const wire = await loadDist('gen-workload', 'wire/index.js');
+const capture = await loadDist('gen-workload', 'capture/index.js');
 const { allocBytes, emitFrameInto, frameLen, Ipv4Packet, TcpPacket, tcpReprHeaderLen, EtherType, LinkType, IpProtocol, TcpFlags } = wire;
 
 // ---- parameters -------------------------------------------------------------------------------------

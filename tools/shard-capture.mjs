@@ -11,24 +11,12 @@
  * complete, so each file keeps the capture's order); every other frame (not TCP, fragments of a datagram
  * never completed) goes to shard 0, so the files hold every frame once. Frame numbers are each file's own.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { loadDist } from './lib/dist.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-
-async function loadDist(rel) {
-  const p = path.join(ROOT, 'dist', rel);
-  if (!fs.existsSync(p)) {
-    console.error(`shard-capture: no ${path.relative(ROOT, p)}; build first: npx tsc -p tsconfig.json`);
-    process.exit(2);
-  }
-  return import(pathToFileURL(p).href);
-}
-
-const { openCapture, PcapngWriter } = await loadDist('capture/index.js');
-const { FrameDecoder } = await loadDist('wire/frame-decoder.js');
-const { tupleHash } = await loadDist('replay/shard.js');
+const { openCapture, PcapngWriter } = await loadDist('shard-capture', 'capture/index.js');
+const { FrameDecoder } = await loadDist('shard-capture', 'wire/frame-decoder.js');
+const { tupleHash } = await loadDist('shard-capture', 'replay/shard.js');
 
 function usage(msg) {
   console.error(`shard-capture: ${msg}\nusage: node tools/shard-capture.mjs FILE --of K [--out-dir DIR] [--json]`);
