@@ -257,11 +257,6 @@ export class Observer {
     return socketTables(this.tracker);
   }
 
-  /** Connections reported so far (kept only with `connections` on). */
-  get connections(): readonly ConnectionRecord[] {
-    return this.records;
-  }
-
   /** Reports the connections still open and returns the result; the Observer takes no frames after it. */
   finish(source: ObserveSource): ReplayResult {
     if (this.finished) throw new Error('Observer.finish: called twice');
