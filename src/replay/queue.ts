@@ -64,30 +64,47 @@ export class DeadlineQueue<T> {
 }
 
 /**
- * A min-heap of (item, deadline) for deadlines that do NOT come in order (a closed connection's linger
- * ends `closeLingerUs` after its own last frame, and a straggler pushes it back): `popDue` hands out
- * every item that is due, whatever was pushed before it, so when an item comes out depends on it and
- * the clock alone, never on its neighbours (which a FIFO's head would make it wait for).
+ * A priority queue of (item, deadline) for deadlines that do NOT all come in order (a closed
+ * connection's linger ends `closeLingerUs` after its own last frame, and a straggler pushes it back):
+ * `popDue` hands out every item that is due, whatever was pushed before it, so when an item comes out
+ * depends on it and the clock alone, never on its neighbours (which a FIFO's head would make it wait for).
+ *
+ * Most deadlines do come in order (a capture's clock only moves forward), so those go to a FIFO ring
+ * (O(1), touched in order) and only one earlier than the last pushed goes to a min-heap (O(log n), a
+ * cache miss per level once it holds tens of thousands): the earlier of the two heads is the next due.
  */
 export class DeadlineHeap<T> {
   private readonly heap = new MinHeap<T>();
+  private readonly fifo = new DeadlineQueue<T>();
+  /** The deadline of the FIFO's last entry (-Infinity when empty): a later one keeps it sorted. */
+  private tailAt = -Infinity;
 
   push(item: T, at: number): void {
-    this.heap.push(at, item);
+    if (at >= this.tailAt) {
+      this.fifo.push(item, at);
+      this.tailAt = at;
+    } else this.heap.push(at, item);
   }
 
   /** The earliest deadline, or Infinity when empty. */
   nextAt(): number {
-    return this.heap.size > 0 ? this.heap.peekKey() : Infinity;
+    const a = this.fifo.nextAt();
+    const h = this.heap;
+    if (h.size === 0) return a;
+    const b = h.peekKey();
+    return b < a ? b : a;
   }
 
   /** An item whose deadline is at or before `now` (removed), or undefined; due items come out in no set order. */
   popDue(now: number): T | undefined {
     const h = this.heap;
-    return h.size === 0 || h.peekKey() > now ? undefined : h.pop();
+    if (h.size > 0 && h.peekKey() <= now && h.peekKey() < this.fifo.nextAt()) return h.pop();
+    const item = this.fifo.popDue(now);
+    if (this.fifo.size === 0) this.tailAt = -Infinity;
+    return item;
   }
 
   get size(): number {
-    return this.heap.size;
+    return this.heap.size + this.fifo.size;
   }
 }

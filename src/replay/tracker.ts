@@ -162,6 +162,8 @@ export class Tracker {
   private readonly conns = new TupleIndex<Conn>();
   /** Set by `head`: the frame's sender is the end the index names first. */
   private srcFirst = true;
+  /** Set by `lookup`: some connection (on any link key) holds the frame's 4-tuple. */
+  private headFound = false;
   /** Every connection not yet reported, each at its `liveAt` (removed by moving the last one into its place). */
   private readonly live: Conn[] = [];
   /** Reported connections' objects, for reuse. */
@@ -219,18 +221,21 @@ export class Tracker {
     const fl = f.flags;
     const bareSyn = (fl & (SYN | ACK | RST)) === SYN;
     let s = this.lookup(f);
+    // No connection at all on the 4-tuple (most first frames): nothing to adopt, and the new
+    // connection heads its entry without looking it up again.
+    const tupleFree = !this.headFound;
     if (s !== undefined && s.conn.twPending) this.touch(s, f);
     if (s !== undefined && bareSyn && s.isClient && this.isNewIsn(s.conn, f)) {
       this.supersede(s.conn);
       s = undefined;
     }
     if (s === undefined) {
-      s = this.adopt(f);
+      s = tupleFree ? undefined : this.adopt(f);
       if (s !== undefined && s.conn.twPending) this.settle(s.conn);
       if (s === undefined) {
         const late = this.lateFrame(f, bareSyn);
         if (late !== undefined) return late;
-        s = this.create(f);
+        s = this.create(f, tupleFree);
       }
     }
     return this.process(s, f);
@@ -263,7 +268,9 @@ export class Tracker {
   }
 
   private lookup(f: FrameSeg): Endpoint | undefined {
-    for (let c: Conn | null = this.head(f) ?? null; c !== null; c = c.alias) {
+    const head = this.head(f) ?? null;
+    this.headFound = head !== null;
+    for (let c: Conn | null = head; c !== null; c = c.alias) {
       const e = this.sender(c);
       if (e.peer.rxKey === f.key) return e;
     }
@@ -332,7 +339,8 @@ export class Tracker {
     return this.o.verdicts ? lateVerdict(f, from.connId, 'none', -1, (f.flags & RST) !== 0 ? 'dropped' : 'reset', 'CLOSED', 'TIME-WAIT') : null;
   }
 
-  private create(f: FrameSeg): Endpoint {
+  /** A new connection for the frame; `tupleFree`: no connection holds its 4-tuple (lookup found none). */
+  private create(f: FrameSeg, tupleFree: boolean): Endpoint {
     const src = this.hosts.at(f.b, f.srcOff, f.addrLen);
     const dst = this.hosts.at(f.b, f.dstOff, f.addrLen);
     const fl = f.flags;
@@ -350,7 +358,7 @@ export class Tracker {
     this.live.push(c);
     c.client.host.refs++;
     c.server.host.refs++;
-    this.index(c);
+    this.index(c, tupleFree);
     this.o.hooks?.created(c, senderIsClient);
     return senderIsClient ? c.client : c.server;
   }
@@ -803,11 +811,11 @@ export class Tracker {
    * address, then port) is named first. A second connection on the same 4-tuple, on another link, goes
    * on the first one's alias list, right after it.
    */
-  private index(c: Conn): void {
+  private index(c: Conn, tupleFree: boolean): void {
     const a = c.client;
     const z = c.server;
     c.clientFirst = a.host.v6 ? wordsFirst(a.host, a.port, z.host, z.port) : endFirst(a.host.w3, a.port, z.host.w3, z.port);
-    const head = this.headOf(c);
+    const head = tupleFree ? undefined : this.headOf(c);
     if (head === undefined) this.putHead(c);
     else {
       c.alias = head.alias;

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import * as fc from 'fast-check';
-import { DeadlineQueue } from '../../src/replay/queue.js';
+import { DeadlineHeap, DeadlineQueue } from '../../src/replay/queue.js';
 
 describe('DeadlineQueue', () => {
   it('pops what a FIFO model pops, in order, only once due', () => {
@@ -53,5 +53,48 @@ describe('DeadlineQueue', () => {
     for (let x = q.popDue(Infinity); x !== undefined; x = q.popDue(Infinity)) expect(x).toBe(popped++);
     expect(popped).toBe(10_000);
     expect(q.size).toBe(0);
+  });
+});
+
+describe('DeadlineHeap', () => {
+  it('pops exactly the due items, never one that is not due, whatever order the deadlines come in', () => {
+    // Mostly later deadlines (the FIFO's case), some earlier ones (a straggler's linger: the heap's).
+    const op = fc.oneof(
+      { weight: 3, arbitrary: fc.record({ push: fc.constant(true), step: fc.integer({ min: -20, max: 5 }) }) },
+      { weight: 1, arbitrary: fc.record({ push: fc.constant(false), step: fc.nat({ max: 8 }) }) },
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 400 }), (ops) => {
+        const q = new DeadlineHeap<number>();
+        const model = new Map<number, number>(); // item → deadline
+        let at = 1_700_000_000_000_000;
+        let now = at;
+        let next = 0;
+        for (const o of ops) {
+          if (o.push) {
+            at += o.step;
+            q.push(next, at);
+            model.set(next++, at);
+          } else {
+            now += o.step;
+            const popped: number[] = [];
+            let last = -Infinity;
+            for (let x = q.popDue(now); x !== undefined; x = q.popDue(now)) {
+              // Each pop is the earliest deadline left (the tracker reads nextAt() before popping).
+              const d = model.get(x) as number;
+              expect(d).toBeGreaterThanOrEqual(last);
+              last = d;
+              popped.push(x);
+              model.delete(x);
+            }
+            expect(popped.length === 0 || last <= now).toBe(true);
+            for (const d of model.values()) expect(d).toBeGreaterThan(now);
+          }
+          expect(q.size).toBe(model.size);
+          expect(q.nextAt()).toBe(model.size > 0 ? Math.min(...model.values()) : Infinity);
+        }
+      }),
+      { numRuns: 500 },
+    );
   });
 });
