@@ -206,10 +206,10 @@ export class Conn {
    */
   declare clientFirst: boolean;
 
-  /** Its place in the tracker's list of connections not yet reported. */
-  declare liveAt: number;
   /** In the close-linger queue. */
   declare lingering: boolean;
+  /** Indexed with the lingering connections (Tracker.closedConns) rather than the open ones. */
+  declare lingerIndexed: boolean;
   /** Its linger is over: it is reported at the end of this step of the clock (Tracker.expire). */
   declare due: boolean;
   /** Reported: its record is out, it no longer takes frames (a TIME-WAIT end may still be in its host). */
@@ -283,8 +283,8 @@ export class Conn {
     this.vlanClientSeen = false;
     this.alias = null;
     this.clientFirst = true;
-    this.liveAt = -1;
     this.lingering = false;
+    this.lingerIndexed = false;
     this.due = false;
     this.finalized = false;
     this.twPending = false;

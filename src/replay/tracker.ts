@@ -158,14 +158,24 @@ const FIN = TcpFlags.FIN;
 const RST = TcpFlags.RST;
 
 export class Tracker {
-  /** Connections by 4-tuple, one entry for both directions (see `index`). */
+  /** Open connections by 4-tuple, one entry for both directions (see `index`). */
   private readonly conns = new TupleIndex<Conn>();
+  /**
+   * Closed connections in their linger, the same way. Kept apart so the table every frame probes
+   * holds only the connections still open: a busy capture has ten times more lingering than open
+   * (2 s of closes against an RTT or two of life), and a table that size no longer stays in cache.
+   * Only a frame no open connection takes looks here.
+   */
+  private readonly closedConns = new TupleIndex<Conn>();
   /** Set by `head`: the frame's sender is the end the index names first. */
   private srcFirst = true;
   /** Set by `lookup`: some connection (on any link key) holds the frame's 4-tuple. */
   private headFound = false;
-  /** Every connection not yet reported, each at its `liveAt` (removed by moving the last one into its place). */
-  private readonly live: Conn[] = [];
+  /**
+   * Connections not yet reported: each is in `conns` or `closedConns` from its first frame to its
+   * report, so those tables are the list (a list of its own cost a write to a cold neighbour per report).
+   */
+  private unreportedCount = 0;
   /** Reported connections' objects, for reuse. */
   private readonly freeConns: Conn[] = [];
   private readonly lingerQ = new DeadlineHeap<Conn>();
@@ -205,7 +215,7 @@ export class Tracker {
 
   /** Every connection not yet reported. */
   get liveConnections(): number {
-    return this.live.length;
+    return this.unreportedCount;
   }
 
   /** The clock moved without a frame: what is due by `timeUs` expires (nothing when it is not later than now). */
@@ -253,18 +263,18 @@ export class Tracker {
    * The first connection on the frame's 4-tuple (any link key; the rest follow on its alias list).
    * Sets `srcFirst`: the frame's sender is the end the index names first.
    */
-  private head(f: FrameSeg): Conn | undefined {
+  private head(f: FrameSeg, t: TupleIndex<Conn>): Conn | null {
     const dv = f.b.dv;
     if (f.addrLen === 4) {
       const src = dv.getInt32(f.srcOff);
       const dst = dv.getInt32(f.dstOff);
       const first = endFirst(src >>> 0, f.sport, dst >>> 0, f.dport);
       this.srcFirst = first;
-      return first ? this.conns.lookupV4(src, f.sport, dst, f.dport, 0) : this.conns.lookupV4(dst, f.dport, src, f.sport, 0);
+      return (first ? t.lookupV4(src, f.sport, dst, f.dport, 0) : t.lookupV4(dst, f.dport, src, f.sport, 0)) ?? null;
     }
     const first = frameV6SrcFirst(dv, f.srcOff, f.sport, f.dstOff, f.dport);
     this.srcFirst = first;
-    return first ? this.conns.lookupV6(f.b, f.srcOff, f.sport, f.dstOff, f.dport, 0) : this.conns.lookupV6(f.b, f.dstOff, f.dport, f.srcOff, f.sport, 0);
+    return (first ? t.lookupV6(f.b, f.srcOff, f.sport, f.dstOff, f.dport, 0) : t.lookupV6(f.b, f.dstOff, f.dport, f.srcOff, f.sport, 0)) ?? null;
   }
 
   /** The end of `c` that sent the frame `head` looked up. */
@@ -272,10 +282,18 @@ export class Tracker {
     return this.srcFirst === c.clientFirst ? c.client : c.server;
   }
 
+  /** The end that sent the frame: an open connection's, else a lingering one's. Sets `headFound`. */
   private lookup(f: FrameSeg): Endpoint | undefined {
-    const head = this.head(f) ?? null;
-    this.headFound = head !== null;
-    for (let c: Conn | null = head; c !== null; c = c.alias) {
+    const open = this.head(f, this.conns);
+    this.headFound = open !== null;
+    for (let c = open; c !== null; c = c.alias) {
+      const e = this.sender(c);
+      if (e.peer.rxKey === f.key) return e;
+    }
+    if (this.closedConns.size === 0) return undefined;
+    const closed = this.head(f, this.closedConns);
+    if (closed !== null) this.headFound = true;
+    for (let c = closed; c !== null; c = c.alias) {
       const e = this.sender(c);
       if (e.peer.rxKey === f.key) return e;
     }
@@ -296,14 +314,8 @@ export class Tracker {
    * direction is not confirmed yet takes it (asymmetric VLAN tagging), and its key is corrected.
    */
   private adopt(f: FrameSeg): Endpoint | undefined {
-    let s: Endpoint | null = null;
-    for (let c: Conn | null = this.head(f) ?? null; c !== null; c = c.alias) {
-      const e = this.sender(c);
-      if (!e.conn.finalized && !e.peer.rxConfirmed) {
-        s = e;
-        break;
-      }
-    }
+    let s = this.adoptable(this.head(f, this.conns));
+    if (s === null && this.closedConns.size > 0) s = this.adoptable(this.head(f, this.closedConns));
     if (s === null) return undefined;
     const r = s.peer;
     const wasHashed = r.hashed;
@@ -311,6 +323,15 @@ export class Tracker {
     r.rxKey = f.key;
     if (wasHashed) this.hashEp(r);
     return s;
+  }
+
+  /** The first end on a chain whose direction is not confirmed yet (see `adopt`), or null. */
+  private adoptable(head: Conn | null): Endpoint | null {
+    for (let c = head; c !== null; c = c.alias) {
+      const e = this.sender(c);
+      if (!e.conn.finalized && !e.peer.rxConfirmed) return e;
+    }
+    return null;
   }
 
   /**
@@ -359,8 +380,7 @@ export class Tracker {
       ? this.newConn(id, f.frame, f.timeUs, src, f.sport, dst, f.dport, f.key, f.iface)
       : this.newConn(id, f.frame, f.timeUs, dst, f.dport, src, f.sport, f.key, f.iface);
     if (this.o.connView !== undefined) c.view = this.o.connView(new ViewInit(id, c.client.host, c.client.port, c.server.host, c.server.port));
-    c.liveAt = this.live.length;
-    this.live.push(c);
+    this.unreportedCount++;
     c.client.host.refs++;
     c.server.host.refs++;
     this.index(c, tupleFree);
@@ -767,7 +787,7 @@ export class Tracker {
 
   /** Settles every connection (before the socket tables are read). */
   settleAll(): void {
-    for (const c of this.live) if (c.twPending) this.settle(c);
+    for (const c of this.unreported()) if (c.twPending) this.settle(c);
   }
 
   private resetSeq(e: Endpoint): void {
@@ -821,6 +841,12 @@ export class Tracker {
     const a = c.client;
     const z = c.server;
     c.clientFirst = a.host.v6 ? wordsFirst(a.host, a.port, z.host, z.port) : endFirst(a.host.w3, a.port, z.host.w3, z.port);
+    c.lingerIndexed = false;
+    this.link(c, tupleFree);
+  }
+
+  /** Into its table (`lingerIndexed` says which); `tupleFree`: the table holds nothing on its 4-tuple. */
+  private link(c: Conn, tupleFree: boolean): void {
     const head = tupleFree ? undefined : this.headOf(c);
     if (head === undefined) this.putHead(c);
     else {
@@ -846,31 +872,41 @@ export class Tracker {
   }
 
   private headOf(c: Conn): Conn | undefined {
+    const t = c.lingerIndexed ? this.closedConns : this.conns;
     const e = c.clientFirst ? c.client : c.server;
     const a = e.host;
     const z = e.peer.host;
-    return a.v6
-      ? this.conns.lookupV6Words(a.i0, a.i1, a.i2, a.i3, e.port, z.i0, z.i1, z.i2, z.i3, e.peer.port, 0)
-      : this.conns.lookupV4(a.i3, e.port, z.i3, e.peer.port, 0);
+    return a.v6 ? t.lookupV6Words(a.i0, a.i1, a.i2, a.i3, e.port, z.i0, z.i1, z.i2, z.i3, e.peer.port, 0) : t.lookupV4(a.i3, e.port, z.i3, e.peer.port, 0);
   }
 
   private putHead(c: Conn): void {
+    const t = c.lingerIndexed ? this.closedConns : this.conns;
     const e = c.clientFirst ? c.client : c.server;
     const a = e.host;
     const z = e.peer.host;
-    if (a.v6) this.conns.hashV6Words(a.i0, a.i1, a.i2, a.i3, e.port, z.i0, z.i1, z.i2, z.i3, e.peer.port, 0, c);
-    else this.conns.hashV4(a.i3, e.port, z.i3, e.peer.port, 0, c);
+    if (a.v6) t.hashV6Words(a.i0, a.i1, a.i2, a.i3, e.port, z.i0, z.i1, z.i2, z.i3, e.peer.port, 0, c);
+    else t.hashV4(a.i3, e.port, z.i3, e.peer.port, 0, c);
   }
 
   private dropHead(c: Conn): void {
+    const t = c.lingerIndexed ? this.closedConns : this.conns;
     const e = c.clientFirst ? c.client : c.server;
     const a = e.host;
     const z = e.peer.host;
-    if (a.v6) this.conns.unhashV6Words(a.i0, a.i1, a.i2, a.i3, e.port, z.i0, z.i1, z.i2, z.i3, e.peer.port, 0, c);
-    else this.conns.unhashV4(a.i3, e.port, z.i3, e.peer.port, 0, c);
+    if (a.v6) t.unhashV6Words(a.i0, a.i1, a.i2, a.i3, e.port, z.i0, z.i1, z.i2, z.i3, e.peer.port, 0, c);
+    else t.unhashV4(a.i3, e.port, z.i3, e.peer.port, 0, c);
   }
 
+  /**
+   * A closed connection waits `closeLingerUs` for stragglers before it is reported, in the table of
+   * lingering connections (it stays there if a straggler opens it again: both tables are searched).
+   */
   private linger(c: Conn): void {
+    if (!c.lingerIndexed) {
+      this.unindex(c);
+      c.lingerIndexed = true;
+      this.link(c, false);
+    }
     c.lingering = true;
     const at = c.lastUs + this.o.closeLingerUs;
     this.lingerQ.push(c, at);
@@ -963,11 +999,7 @@ export class Tracker {
     if (c.finalized) return;
     if (c.twPending) this.settle(c);
     c.finalized = true;
-    const last = this.live.pop() as Conn;
-    if (last !== c) {
-      this.live[c.liveAt] = last;
-      last.liveAt = c.liveAt;
-    }
+    this.unreportedCount--;
     this.unindex(c);
     this.o.onConnection(this.record(c));
     const view = c.view;
@@ -999,8 +1031,17 @@ export class Tracker {
 
   /** The end of the capture: every connection still open is reported as it stands, in id order. */
   finish(): void {
-    const rest = [...this.live].sort((a, b) => a.id - b.id);
+    const rest = this.unreported().sort(byId);
     for (const c of rest) this.finalize(c);
+  }
+
+  /** Every connection not yet reported (open or lingering), in no set order. */
+  private unreported(): Conn[] {
+    const out: Conn[] = [];
+    for (const t of [this.conns, this.closedConns]) {
+      for (const head of t.values()) for (let c: Conn | null = head; c !== null; c = c.alias) out.push(c);
+    }
+    return out;
   }
 
   private record(c: Conn): ConnectionRecord {
