@@ -73,16 +73,52 @@ export class TwSock {
 /** Records kept for reuse at most. */
 const FREE_MAX = 1 << 16;
 
+/**
+ * Slots of the presence filter: 8 per record at the default bound (262,144, Linux's
+ * tcp_max_tw_buckets), so about one lookup in eight of an absent 4-tuple goes on to the table.
+ */
+const FILTER_BITS = 21;
+
+/**
+ * A record's slot in the presence filter, from the low address words, the ports and the link key
+ * (an IPv6 record's upper words do not take part: a shared slot only costs a table lookup).
+ */
+function filterHash(l3: number, lport: number, r3: number, rport: number, key: number): number {
+  let h = Math.imul(l3, 0x9e3779b1) ^ Math.imul(r3, 0x85ebca77) ^ Math.imul((lport << 16) | rport, 0xc2b2ae3d) ^ Math.imul(key, 0x27d4eb2f);
+  h ^= h >>> 15;
+  h = Math.imul(h, 0x2c1b3c6d);
+  h ^= h >>> 12;
+  return h;
+}
+
 export class TimeWaitTable {
   private readonly index = new TupleIndex<TwSock>();
   private readonly queue = new DeadlineQueue<TwSock>();
   private readonly free: TwSock[] = [];
+  /**
+   * How many records hash to each slot (a counting filter; 255 sticks). Nearly every lookup is of a
+   * 4-tuple with no record (each new connection asks for both of its ends), and the table of a
+   * quarter of a million records is far out of cache: a zero here answers at the cost of one byte.
+   */
+  private readonly present: Uint8Array;
+  private readonly filterMask: number;
 
-  /** `onGone`: a record ended before its time (RST, reuse, replaced), not by expiry. */
+  /**
+   * `onGone`: a record ended before its time (RST, reuse, replaced), not by expiry. `filterBits`: the
+   * presence filter has 2^filterBits slots (tests make it tiny, so records share slots).
+   */
   constructor(
     readonly max: number,
     private readonly onGone?: (tw: TwSock) => void,
-  ) {}
+    filterBits = FILTER_BITS,
+  ) {
+    this.present = new Uint8Array(1 << filterBits);
+    this.filterMask = (1 << filterBits) - 1;
+  }
+
+  private slot(l3: number, lport: number, r3: number, rport: number, key: number): number {
+    return filterHash(l3, lport, r3, rport, key) & this.filterMask;
+  }
 
   get size(): number {
     return this.index.size;
@@ -110,7 +146,11 @@ export class TimeWaitTable {
       const old = this.lookupKey(tw);
       if (old !== undefined) this.remove(old);
       this.put(tw);
+      return;
     }
+    const slot = this.slot(tw.l3, tw.lport, tw.r3, tw.rport, tw.key);
+    const n = this.present[slot] as number;
+    if (n < 255) this.present[slot] = n + 1;
   }
 
   /** Ends a record; `quiet`: by expiry, or never counted (a parallel replay's admission turned down), so not reported. */
@@ -118,8 +158,13 @@ export class TimeWaitTable {
     if (tw.dead) return;
     tw.dead = true;
     if (!quiet) this.onGone?.(tw);
-    if (tw.v6) this.index.unhashV6Words(tw.l0, tw.l1, tw.l2, tw.l3, tw.lport, tw.r0, tw.r1, tw.r2, tw.r3, tw.rport, tw.key, tw);
-    else this.index.unhashV4(tw.l3, tw.lport, tw.r3, tw.rport, tw.key, tw);
+    const out = tw.v6
+      ? this.index.unhashV6Words(tw.l0, tw.l1, tw.l2, tw.l3, tw.lport, tw.r0, tw.r1, tw.r2, tw.r3, tw.rport, tw.key, tw)
+      : this.index.unhashV4(tw.l3, tw.lport, tw.r3, tw.rport, tw.key, tw);
+    if (out === undefined) return;
+    const slot = this.slot(tw.l3, tw.lport, tw.r3, tw.rport, tw.key);
+    const n = this.present[slot] as number;
+    if (n < 255) this.present[slot] = n - 1;
   }
 
   private lookupKey(tw: TwSock): TwSock | undefined {
@@ -131,6 +176,9 @@ export class TimeWaitTable {
   /** The record a segment from `remote` to `local` (offsets into the IP header bytes) finds. */
   lookup(b: Bytes, v6: boolean, remoteOff: number, remotePort: number, localOff: number, localPort: number, key: number): TwSock | undefined {
     if (this.index.size === 0) return undefined;
+    const dv = b.dv;
+    const last = v6 ? 12 : 0;
+    if (this.present[this.slot(dv.getInt32(localOff + last), localPort, dv.getInt32(remoteOff + last), remotePort, key)] === 0) return undefined;
     return v6 ? this.index.lookupV6(b, localOff, localPort, remoteOff, remotePort, key) : this.index.lookupV4Bytes(b, localOff, localPort, remoteOff, remotePort, key);
   }
 
@@ -139,6 +187,7 @@ export class TimeWaitTable {
     if (this.index.size === 0) return undefined;
     const a = ep.host;
     const z = ep.peer.host;
+    if (this.present[this.slot(a.i3, ep.port, z.i3, ep.peer.port, ep.rxKey)] === 0) return undefined;
     return a.v6
       ? this.index.lookupV6Words(a.i0, a.i1, a.i2, a.i3, ep.port, z.i0, z.i1, z.i2, z.i3, ep.peer.port, ep.rxKey)
       : this.index.lookupV4(a.i3, ep.port, z.i3, ep.peer.port, ep.rxKey);
