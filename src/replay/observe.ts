@@ -17,12 +17,12 @@ import { openCapture } from '../capture/reader.js';
 import type { CaptureError } from '../capture/errors.js';
 import type { CaptureFormat, CaptureFrame, CaptureReader } from '../capture/frame.js';
 import { vlanKeyOf } from '../socket/tuple-index.js';
-import { pseudoHeaderSum } from '../wire/checksum.js';
+import { segmentVerifies } from '../wire/checksum.js';
 import type { FrameInfo } from '../wire/decode.js';
 import { FrameDecoder } from '../wire/frame-decoder.js';
 import type { DecodedFrame } from '../wire/frame-decoder.js';
 import { IpProtocol } from '../wire/ipproto.js';
-import { getTcpWindowScale, TCP_HEADER_LEN, TcpFlags, verifyTcpChecksum } from '../wire/tcp.js';
+import { getTcpWindowScale, TCP_HEADER_LEN, TcpFlags } from '../wire/tcp.js';
 import { HOST_DEFAULTS, HostRegistry, sortRows } from './hosts.js';
 import type { HostTable } from './hosts.js';
 import { inferListeners, REPLAY_CHUNK_SIZE } from './listeners.js';
@@ -345,9 +345,7 @@ function fillSeg(seg: FrameSeg, info: FrameInfo, frame: number, tsSec: number, t
   const cap = info.l4Captured - hl;
   seg.captured = cap <= 0 ? 0 : cap < len ? cap : len;
   // Only a segment captured whole can be checked (tshark and Zeek alike leave cut ones unverified).
-  seg.badChecksum =
-    info.l4Captured >= info.l4Length &&
-    !verifyTcpChecksum(b, o, info.l4Length, pseudoHeaderSum(b, info.addrOffset, seg.addrLen, IpProtocol.TCP, info.l4Length));
+  seg.badChecksum = info.l4Captured >= info.l4Length && !segmentVerifies(b, info.addrOffset, seg.addrLen, IpProtocol.TCP, o, info.l4Length);
   seg.wscale = -1;
   if ((seg.flags & TcpFlags.SYN) !== 0 && !seg.headerCut && hl > TCP_HEADER_LEN) {
     const ws = getTcpWindowScale(b, o + TCP_HEADER_LEN, hl - TCP_HEADER_LEN);
