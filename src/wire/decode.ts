@@ -154,10 +154,28 @@ export function decodeFrame(linkType: number, b: Bytes, off: number, capLen: num
 }
 
 /**
+ * For a pass that wants only a few frames (the listener pre-pass: SYNs), what the most common frame of
+ * a busy capture says at fixed offsets, before any decoding: untagged Ethernet carrying an IPv4 header
+ * of 20 bytes that is not a fragment gives its TCP flags byte (frame byte 47) when the datagram is TCP,
+ * and 0 when it is not TCP (or too short to be); any other frame gives -1 (decode it to know).
+ * Whatever it gives, decodeFrame finds no TCP header or one with these flags: the IP header's own
+ * length puts the TCP header at byte 34, and an unfragmented datagram is never reassembled.
+ */
+export function ethernetIpv4TcpFlags(b: Bytes, off: number, capLen: number): number {
+  const u8 = b.u8;
+  const p = off + ETHERNET_HEADER_LEN;
+  if (capLen < ETHERNET_HEADER_LEN + IPV4_HEADER_LEN || off < 0 || off + capLen > u8.length) return -1;
+  // EtherType 0x0800, version 4 with IHL 5, fragment offset and MF clear (DF may be set).
+  if (u8[off + 12] !== 0x08 || u8[off + 13] !== 0x00 || u8[p] !== 0x45 || ((u8[p + 6] as number) & 0x3f) !== 0 || u8[p + 7] !== 0) return -1;
+  // A frame too short for a whole TCP header never decodes as TCP.
+  if (u8[p + 9] !== IpProtocol.TCP || capLen < ETHERNET_HEADER_LEN + IPV4_HEADER_LEN + TCP_HEADER_LEN) return 0;
+  return u8[p + IPV4_HEADER_LEN + 13] as number;
+}
+
+/**
  * The offset of the TCP header of the common frame of a busy capture (untagged Ethernet, an IPv4 header
  * that is not a fragment and claims a length, a TCP header present whole), or -1 for any other frame.
- * For such a frame decodeFrame gives `tcp` with this `l4Offset`; a pass that wants only a few of them
- * (the listener pre-pass: SYNs) reads their flags here without decoding the rest.
+ * For such a frame decodeFrame gives `tcp` with this `l4Offset`.
  */
 export function ethernetIpv4TcpOffset(b: Bytes, off: number, capLen: number): number {
   const u8 = b.u8;
