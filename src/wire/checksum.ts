@@ -21,10 +21,15 @@ export function finishChecksum(acc: number): number {
 
 /**
  * A non-negative running sum folded to 16 bits with end-around carries: 1..0xffff for a positive sum, 0
- * for 0. Integer shifts while the sum fits 32 bits (every packet's does), a division only beyond.
+ * for 0. A sum that is a small integer (every packet's) takes two carries and no loop: the first leaves
+ * at most 0x1fffe, the second at most 0xffff. Beyond 2^31, a division per step.
  */
 function fold16(acc: number): number {
-  while (acc > 0xffff) acc = (acc & 0xffff) + (acc > 0xffffffff ? Math.floor(acc / 0x10000) : acc >>> 16);
+  if (acc <= 0x7fffffff) {
+    const s = (acc & 0xffff) + (acc >>> 16);
+    return (s & 0xffff) + (s >>> 16);
+  }
+  while (acc > 0xffff) acc = (acc & 0xffff) + Math.floor(acc / 0x10000);
   return acc;
 }
 
@@ -71,7 +76,8 @@ export function ipv4HeaderVerifies(b: Bytes, off: number, hl: number): boolean {
  */
 export function segmentVerifies(b: Bytes, addrOff: number, addrLen: 4 | 16, proto: number, off: number, len: number): boolean {
   const le = sumLe(b, addrOff, 2 * addrLen, sumLe(b, off, len, 0));
-  return fold16(swapFolded(le) + proto + (len & 0xffff) + Math.floor(len / 0x10000)) === 0xffff;
+  // An upper-layer length is below 2^32 (RFC 8200 §8.1: a 32-bit field), so a shift splits it.
+  return fold16(swapFolded(le) + proto + (len & 0xffff) + (len >>> 16)) === 0xffff;
 }
 
 /**
