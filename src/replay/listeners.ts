@@ -44,8 +44,10 @@ const SYN_SLOTS = 1 << 16;
 export function inferListeners(path: string): InferredListener[] {
   const reader = openCapture(path, { chunkSize: REPLAY_CHUNK_SIZE });
   const dec = new FrameDecoder();
-  const synSent = new Uint32Array(SYN_SLOTS);
-  const seenV4 = new Set<number>();
+  const synSent = new Int32Array(SYN_SLOTS);
+  // Listeners found, by IPv4 address and then port: keys that are small integers (address * 65536 +
+  // port would be a heap number made and hashed at every SYN-ACK).
+  const seenV4 = new Map<number, Set<number>>();
   const seenV6 = new Set<string>();
   const out: InferredListener[] = [];
   try {
@@ -80,9 +82,14 @@ export function inferListeners(path: string): InferredListener[] {
       // A SYN-ACK: a listener, unless its sender sent a plain SYN the same way (simultaneous open).
       if (synSent[slot] === h) continue;
       if (addrLen === 4) {
-        const key = b.dv.getUint32(addrOffset) * 65536 + sport;
-        if (seenV4.has(key)) continue;
-        seenV4.add(key);
+        const address = b.dv.getInt32(addrOffset);
+        let ports = seenV4.get(address);
+        if (ports === undefined) {
+          ports = new Set();
+          seenV4.set(address, ports);
+        }
+        if (ports.has(sport)) continue;
+        ports.add(sport);
         out.push({ address: formatIpv4(b, addrOffset), port: sport, frame: f.index });
       } else {
         const address = formatIpv6(b, addrOffset);
@@ -98,7 +105,10 @@ export function inferListeners(path: string): InferredListener[] {
   return out;
 }
 
-/** A non-zero 32-bit hash of one direction's addresses and ports (murmur3-style mixing). */
+/**
+ * A non-zero 32-bit hash of one direction's addresses and ports (murmur3-style mixing), signed: a small
+ * integer, where an unsigned one past 2^31 would be a heap number made at every SYN.
+ */
 function dirHash(b: Bytes, addrOff: number, addrLen: number, sport: number, dport: number): number {
   let h = 0x9747b28c;
   for (let i = 0; i < 2 * addrLen; i += 4) h = mix(h, b.dv.getUint32(addrOff + i));
@@ -106,7 +116,7 @@ function dirHash(b: Bytes, addrOff: number, addrLen: number, sport: number, dpor
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
-  return (h | 1) >>> 0;
+  return h | 1;
 }
 
 function mix(h: number, k: number): number {
