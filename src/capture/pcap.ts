@@ -133,22 +133,37 @@ export class PcapReader extends ReaderBase {
   }
 
   next(): CaptureFrame | null {
+    const src = this.src;
+    const p = src.pos;
+    // The common case, without ensure(): the whole record is already in the chunk.
+    if (!this.done && src.end - p >= PCAP_REC.LEN) {
+      const capLen = src.bytes.dv.getUint32(p + PCAP_REC.CAP_LEN, this.le);
+      if (capLen <= this.limit && src.end - p - PCAP_REC.LEN >= capLen) return this.record(p, capLen, src.base + p);
+    }
+    return this.nextAcrossChunk();
+  }
+
+  /** next() for a record the chunk does not hold whole: read on, or end, or stop on damage. */
+  private nextAcrossChunk(): CaptureFrame | null {
     if (this.done) return null;
     const src = this.src;
     if (!src.ensure(PCAP_REC.LEN)) {
       if (src.available === 0) return this.end();
       return this.short(src.offset, 'record header', PCAP_REC.LEN);
     }
-    let dv = src.bytes.dv;
-    let p = src.pos;
-    const le = this.le;
-    const capLen = dv.getUint32(p + PCAP_REC.CAP_LEN, le);
+    const capLen = src.bytes.dv.getUint32(src.pos + PCAP_REC.CAP_LEN, this.le);
     const fileOffset = src.offset;
     if (capLen > this.limit) return this.fail(fileOffset, `record claims ${capLen} bytes (limit ${this.limit})`);
     const need = PCAP_REC.LEN + capLen;
     if (!src.ensure(need)) return this.short(fileOffset, 'record', need);
-    dv = src.bytes.dv;
-    p = src.pos;
+    return this.record(src.pos, capLen, fileOffset);
+  }
+
+  /** Delivers the record at chunk offset `p`, which the chunk holds whole. */
+  private record(p: number, capLen: number, fileOffset: number): CaptureFrame {
+    const src = this.src;
+    const dv = src.bytes.dv;
+    const le = this.le;
     const f = this.frame;
     const sec = dv.getUint32(p + PCAP_REC.TS_SEC, le);
     const frac = dv.getUint32(p + PCAP_REC.TS_FRAC, le);
@@ -170,7 +185,7 @@ export class PcapReader extends ReaderBase {
       f.tsNsec = (frac % 1_000_000) * 1000;
     }
     const origLen = dv.getUint32(p + PCAP_REC.ORIG_LEN, le);
-    src.pos = p + need;
+    src.pos = p + PCAP_REC.LEN + capLen;
     return this.deliver(capLen, origLen, p + PCAP_REC.LEN, fileOffset);
   }
 }

@@ -9,12 +9,15 @@
  * would hand a listener found late (mail on :25 after three web clients) a descriptor an accepted socket
  * should have had, and would change verdicts already given. The pre-pass streams the file once more with
  * its own decoder and keeps only the listeners found plus a fixed 256 KiB table of recent SYN senders, so
- * memory stays flat; its cost is a decode of every frame (measured in the README).
+ * memory stays flat. Its cost is close to reading the file: the common frame (Ethernet, IPv4, TCP) is
+ * passed over by its flags byte, and only SYNs and frames of other shapes are looked at further.
  */
 import { openCapture } from '../capture/reader.js';
 import { formatIpv4, formatIpv6 } from '../wire/address.js';
 import type { Bytes } from '../wire/bytes.js';
-import { ethernetIpv4TcpOffset } from '../wire/decode.js';
+import { ethernetIpv4TcpFlags, ethernetIpv4TcpOffset } from '../wire/decode.js';
+import { ETHERNET_HEADER_LEN } from '../wire/ethernet.js';
+import { IPV4_ADDRESS_OFFSET } from '../wire/ipv4.js';
 import { FrameDecoder } from '../wire/frame-decoder.js';
 import { LinkType } from '../wire/linktype.js';
 import { TcpFlags } from '../wire/tcp.js';
@@ -41,24 +44,36 @@ const SYN_SLOTS = 1 << 16;
 export function inferListeners(path: string): InferredListener[] {
   const reader = openCapture(path, { chunkSize: REPLAY_CHUNK_SIZE });
   const dec = new FrameDecoder();
-  const synSent = new Uint32Array(SYN_SLOTS);
-  const seenV4 = new Set<number>();
+  const synSent = new Int32Array(SYN_SLOTS);
+  // Listeners found, by IPv4 address and then port: keys that are small integers (address * 65536 +
+  // port would be a heap number made and hashed at every SYN-ACK).
+  const seenV4 = new Map<number, Set<number>>();
   const seenV6 = new Set<string>();
   const out: InferredListener[] = [];
   try {
     for (let f = reader.next(); f !== null; f = reader.next()) {
-      // The common frame says at once, by its flags, whether it matters here (SYNs: 3 frames in 11).
-      const l4 = f.linkType === LinkType.ETHERNET ? ethernetIpv4TcpOffset(f.bytes, f.offset, f.capLen) : -1;
-      if (l4 >= 0 && ((f.bytes.u8[l4 + 13] as number) & (TcpFlags.SYN | TcpFlags.RST)) !== TcpFlags.SYN) continue;
-      const { info } = dec.decodeAt(f.linkType, f.bytes, f.offset, f.capLen, f.index, f.tsSec, f.tsNsec);
-      if (!info.tcp || info.bytes === null) continue;
-      const b = info.bytes;
-      const o = info.l4Offset;
+      // The common frame says at once, by the flags byte at its fixed offset, whether it matters here
+      // (a SYN); the rest of it is never read.
+      const fixed = f.linkType === LinkType.ETHERNET ? ethernetIpv4TcpFlags(f.bytes, f.offset, f.capLen) : -1;
+      if (fixed >= 0 && (fixed & (TcpFlags.SYN | TcpFlags.RST)) !== TcpFlags.SYN) continue;
+      // A common SYN whose TCP header is whole needs no decoder either: its offsets are known.
+      let b = f.bytes;
+      let o = fixed >= 0 ? ethernetIpv4TcpOffset(b, f.offset, f.capLen) : -1;
+      let addrOffset = f.offset + ETHERNET_HEADER_LEN + IPV4_ADDRESS_OFFSET;
+      let addrLen = 4;
+      if (o < 0) {
+        const { info } = dec.decodeAt(f.linkType, f.bytes, f.offset, f.capLen, f.index, f.tsSec, f.tsNsec);
+        if (!info.tcp || info.bytes === null) continue;
+        b = info.bytes;
+        o = info.l4Offset;
+        addrOffset = info.addrOffset;
+        addrLen = info.addrLen;
+      }
       const flags = b.dv.getUint16(o + 12) & 0x1ff;
       if ((flags & (TcpFlags.SYN | TcpFlags.RST)) !== TcpFlags.SYN) continue;
       const sport = b.dv.getUint16(o);
       const dport = b.dv.getUint16(o + 2);
-      const h = dirHash(b, info.addrOffset, info.addrLen, sport, dport);
+      const h = dirHash(b, addrOffset, addrLen, sport, dport);
       const slot = h & (SYN_SLOTS - 1);
       if ((flags & TcpFlags.ACK) === 0) {
         synSent[slot] = h;
@@ -66,13 +81,18 @@ export function inferListeners(path: string): InferredListener[] {
       }
       // A SYN-ACK: a listener, unless its sender sent a plain SYN the same way (simultaneous open).
       if (synSent[slot] === h) continue;
-      if (info.addrLen === 4) {
-        const key = b.dv.getUint32(info.addrOffset) * 65536 + sport;
-        if (seenV4.has(key)) continue;
-        seenV4.add(key);
-        out.push({ address: formatIpv4(b, info.addrOffset), port: sport, frame: f.index });
+      if (addrLen === 4) {
+        const address = b.dv.getInt32(addrOffset);
+        let ports = seenV4.get(address);
+        if (ports === undefined) {
+          ports = new Set();
+          seenV4.set(address, ports);
+        }
+        if (ports.has(sport)) continue;
+        ports.add(sport);
+        out.push({ address: formatIpv4(b, addrOffset), port: sport, frame: f.index });
       } else {
-        const address = formatIpv6(b, info.addrOffset);
+        const address = formatIpv6(b, addrOffset);
         const key = `${address}|${sport}`;
         if (seenV6.has(key)) continue;
         seenV6.add(key);
@@ -85,7 +105,10 @@ export function inferListeners(path: string): InferredListener[] {
   return out;
 }
 
-/** A non-zero 32-bit hash of one direction's addresses and ports (murmur3-style mixing). */
+/**
+ * A non-zero 32-bit hash of one direction's addresses and ports (murmur3-style mixing), signed: a small
+ * integer, where an unsigned one past 2^31 would be a heap number made at every SYN.
+ */
 function dirHash(b: Bytes, addrOff: number, addrLen: number, sport: number, dport: number): number {
   let h = 0x9747b28c;
   for (let i = 0; i < 2 * addrLen; i += 4) h = mix(h, b.dv.getUint32(addrOff + i));
@@ -93,7 +116,7 @@ function dirHash(b: Bytes, addrOff: number, addrLen: number, sport: number, dpor
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
-  return (h | 1) >>> 0;
+  return h | 1;
 }
 
 function mix(h: number, k: number): number {

@@ -17,12 +17,12 @@ import { openCapture } from '../capture/reader.js';
 import type { CaptureError } from '../capture/errors.js';
 import type { CaptureFormat, CaptureFrame, CaptureReader } from '../capture/frame.js';
 import { vlanKeyOf } from '../socket/tuple-index.js';
-import { pseudoHeaderSum } from '../wire/checksum.js';
+import { segmentVerifies } from '../wire/checksum.js';
 import type { FrameInfo } from '../wire/decode.js';
 import { FrameDecoder } from '../wire/frame-decoder.js';
 import type { DecodedFrame } from '../wire/frame-decoder.js';
 import { IpProtocol } from '../wire/ipproto.js';
-import { getTcpWindowScale, TCP_HEADER_LEN, TcpFlags, verifyTcpChecksum } from '../wire/tcp.js';
+import { getTcpWindowScale, TCP_HEADER_LEN, TcpFlags } from '../wire/tcp.js';
 import { HOST_DEFAULTS, HostRegistry, sortRows } from './hosts.js';
 import type { HostTable } from './hosts.js';
 import { inferListeners, REPLAY_CHUNK_SIZE } from './listeners.js';
@@ -325,31 +325,37 @@ function fillSeg(seg: FrameSeg, info: FrameInfo, frame: number, tsSec: number, t
   const b = info.bytes as NonNullable<FrameInfo['bytes']>;
   const dv = b.dv;
   const o = info.l4Offset;
+  const addrOffset = info.addrOffset;
+  const addrLen = info.addrLen === 16 ? 16 : 4;
+  const l4Captured = info.l4Captured;
   seg.frame = frame;
   // Microseconds (past 2^31: a double) made here and kept in the reused segment, never passed around.
   seg.timeUs = tsSec * 1_000_000 + ((tsNsec / 1000) | 0);
   seg.b = b;
-  seg.addrLen = info.addrLen === 16 ? 16 : 4;
-  seg.srcOff = info.addrOffset;
-  seg.dstOff = info.addrOffset + info.addrLen;
-  seg.sport = dv.getUint16(o);
-  seg.dport = dv.getUint16(o + 2);
+  seg.addrLen = addrLen;
+  seg.srcOff = addrOffset;
+  seg.dstOff = addrOffset + addrLen;
+  // The four 16-bit fields in two 32-bit reads: the ports, then data offset + flags and the window.
+  const ports = dv.getUint32(o);
+  seg.sport = ports >>> 16;
+  seg.dport = ports & 0xffff;
   seg.seq = dv.getUint32(o + 4);
   seg.ack = dv.getUint32(o + 8);
-  seg.flags = dv.getUint16(o + 12) & 0x1ff;
-  seg.window = dv.getUint16(o + 14);
+  const flagsWindow = dv.getUint32(o + 12);
+  const flags = (flagsWindow >>> 16) & 0x1ff;
+  seg.flags = flags;
+  seg.window = flagsWindow & 0xffff;
   const hl = info.tcpHeaderLength;
   const len = info.tcpPayloadLength > 0 ? info.tcpPayloadLength : 0;
   seg.len = len;
-  seg.headerCut = info.l4Captured < hl;
-  const cap = info.l4Captured - hl;
+  const headerCut = l4Captured < hl;
+  seg.headerCut = headerCut;
+  const cap = l4Captured - hl;
   seg.captured = cap <= 0 ? 0 : cap < len ? cap : len;
   // Only a segment captured whole can be checked (tshark and Zeek alike leave cut ones unverified).
-  seg.badChecksum =
-    info.l4Captured >= info.l4Length &&
-    !verifyTcpChecksum(b, o, info.l4Length, pseudoHeaderSum(b, info.addrOffset, seg.addrLen, IpProtocol.TCP, info.l4Length));
+  seg.badChecksum = l4Captured >= info.l4Length && !segmentVerifies(b, addrOffset, addrLen, IpProtocol.TCP, o, info.l4Length);
   seg.wscale = -1;
-  if ((seg.flags & TcpFlags.SYN) !== 0 && !seg.headerCut && hl > TCP_HEADER_LEN) {
+  if ((flags & TcpFlags.SYN) !== 0 && !headerCut && hl > TCP_HEADER_LEN) {
     const ws = getTcpWindowScale(b, o + TCP_HEADER_LEN, hl - TCP_HEADER_LEN);
     if (ws >= 0) seg.wscale = ws;
   }

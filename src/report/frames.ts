@@ -7,13 +7,13 @@ import type { CaptureFrame } from '../capture/frame.js';
 import { formatIpv4, formatIpv6 } from '../wire/address.js';
 import { fromHex, hex } from '../wire/bytes.js';
 import type { Bytes } from '../wire/bytes.js';
-import { pseudoHeaderSum } from '../wire/checksum.js';
+import { segmentVerifies } from '../wire/checksum.js';
 import type { FrameInfo } from '../wire/decode.js';
 import { ArpView } from '../wire/arp.js';
 import { Icmpv6View, Icmpv6Type } from '../wire/icmpv6.js';
 import { IpProtocol, ipProtocolName } from '../wire/ipproto.js';
 import { etherTypeName, linkTypeName } from '../wire/linktype.js';
-import { TcpPacket, TcpFlags, TcpOptionKind, TCP_HEADER_LEN, parseTcpRepr, parseTcpOptions, formatTcpFlags, formatTcpOptions, verifyTcpChecksum } from '../wire/tcp.js';
+import { TcpPacket, TcpFlags, TcpOptionKind, TCP_HEADER_LEN, parseTcpRepr, parseTcpOptions, formatTcpFlags, formatTcpOptions } from '../wire/tcp.js';
 import type { TcpOption } from '../wire/tcp.js';
 
 /** The capture-side facts of a frame that a summary shows. */
@@ -183,8 +183,7 @@ function cutOptions(b: Bytes, off: number, end: number): JsonTcpOption[] {
 export function tcpChecksumStatus(info: FrameInfo): ChecksumStatus {
   const b = info.bytes;
   if (b === null || !info.tcp || info.l4Captured < info.l4Length) return 'unverified';
-  const pseudo = pseudoHeaderSum(b, info.addrOffset, info.addrLen as 4 | 16, IpProtocol.TCP, info.l4Length);
-  return verifyTcpChecksum(b, info.l4Offset, info.l4Length, pseudo) ? 'good' : 'bad';
+  return segmentVerifies(b, info.addrOffset, info.addrLen as 4 | 16, IpProtocol.TCP, info.l4Offset, info.l4Length) ? 'good' : 'bad';
 }
 
 function summarizeTcp(info: FrameInfo, b: Bytes): TcpSummary {

@@ -68,6 +68,8 @@ const FRAG_OFFSET_MASK = 0x1fff;
 
 /** Header length without options (IHL 5). */
 export const IPV4_HEADER_LEN = 20;
+/** Where the source address starts in the header (the destination follows it). */
+export const IPV4_ADDRESS_OFFSET = F.SRC;
 /** IHL is 4 bits: at most 60 header bytes, so at most 40 of options. */
 export const IPV4_MAX_OPTIONS_LEN = 40;
 /** The largest fragment offset the 13-bit field can carry, in bytes. */

@@ -8,7 +8,8 @@ import { describe, expect, it } from 'vitest';
 import * as fc from 'fast-check';
 import { openCapture } from '../../src/capture/index.js';
 import { bytesOf } from '../../src/wire/bytes.js';
-import { decodeFrame, decodeFrameGeneral, FrameInfo } from '../../src/wire/decode.js';
+import type { Bytes } from '../../src/wire/bytes.js';
+import { decodeFrame, decodeFrameGeneral, ethernetIpv4TcpFlags, FrameInfo } from '../../src/wire/decode.js';
 import { LinkType } from '../../src/wire/linktype.js';
 import { opt, tcpFrame } from '../../src/testing/frames.js';
 import { ALL_CAPTURES } from '../corpus.js';
@@ -53,6 +54,27 @@ function fastShaped(i: FrameInfo): boolean {
   return i.linkType === LinkType.ETHERNET && i.vlanCount === 0 && i.net === 'ipv4' && i.tcp && !i.fragment && i.error === null;
 }
 
+/**
+ * `check` on 20,000 copies of `base` with up to four random bytes overwritten and a random cut, each at
+ * an offset inside a larger buffer with bytes after it, as in a capture chunk.
+ */
+function onEditedFrames(base: Uint8Array, check: (b: Bytes, off: number, capLen: number) => void): void {
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(fc.nat({ max: base.length - 1 }), fc.integer({ min: 0, max: 255 })), { maxLength: 4 }),
+      fc.nat({ max: base.length }),
+      fc.nat({ max: 7 }),
+      (edits, capLen, lead) => {
+        const u8 = new Uint8Array(lead + base.length + 8).fill(0xa5);
+        u8.set(base, lead);
+        for (const [at, v] of edits) u8[lead + at] = v;
+        check(bytesOf(u8), lead, capLen);
+      },
+    ),
+    { numRuns: 20_000 },
+  );
+}
+
 describe('decodeFrame fast path = general path', () => {
   // One FrameInfo each, reused across frames as the replay reuses its own: a field one path forgets to
   // reset would carry over from the frame before.
@@ -91,24 +113,11 @@ describe('decodeFrame fast path = general path', () => {
   });
 
   it('on frames with random bytes overwritten and random cuts', () => {
-    fc.assert(
-      fc.property(
-        fc.array(fc.tuple(fc.nat({ max: base.length - 1 }), fc.integer({ min: 0, max: 255 })), { maxLength: 4 }),
-        fc.nat({ max: base.length }),
-        fc.nat({ max: 7 }),
-        (edits, capLen, lead) => {
-          // The frame at an offset inside a larger buffer, as in a capture chunk, with bytes after it.
-          const u8 = new Uint8Array(lead + base.length + 8).fill(0xa5);
-          u8.set(base, lead);
-          for (const [at, v] of edits) u8[lead + at] = v;
-          const b = bytesOf(u8);
-          decodeFrame(LinkType.ETHERNET, b, lead, capLen, fast);
-          decodeFrameGeneral(LinkType.ETHERNET, b, lead, capLen, general);
-          expect(fieldsOf(fast, b)).toEqual(fieldsOf(general, b));
-        },
-      ),
-      { numRuns: 20_000 },
-    );
+    onEditedFrames(base, (b, off, capLen) => {
+      decodeFrame(LinkType.ETHERNET, b, off, capLen, fast);
+      decodeFrameGeneral(LinkType.ETHERNET, b, off, capLen, general);
+      expect(fieldsOf(fast, b)).toEqual(fieldsOf(general, b));
+    });
   });
 
   it('on the header fields the fast path tests, each given every value that matters', () => {
@@ -140,5 +149,57 @@ describe('decodeFrame fast path = general path', () => {
       }
     }
     expect(n).toBeGreaterThan(1000);
+  });
+});
+
+/**
+ * ethernetIpv4TcpFlags lets the listener pre-pass skip a frame by one byte: whatever it gives (not -1),
+ * a full decode must find no TCP header, or one whose flags byte is that value, and never a fragment
+ * (skipping one would change what the pre-pass's reassembly completes later); 0 is only for a frame
+ * that is not TCP at all. Checked on the same frames as the fast path.
+ */
+describe('ethernetIpv4TcpFlags agrees with decodeFrame', () => {
+  const info = new FrameInfo();
+  /** Null when they agree, else what each says. */
+  function disagreement(b: Bytes, off: number, capLen: number): object | null {
+    const fixed = ethernetIpv4TcpFlags(b, off, capLen);
+    decodeFrame(LinkType.ETHERNET, b, off, capLen, info);
+    if (fixed < 0) return null;
+    if (info.fragment) return { fixed, fragment: true };
+    const flags = info.tcp ? (b.u8[info.l4Offset + 13] as number) : null;
+    if (flags === null || flags === fixed) return null;
+    return { fixed, decodedFlags: flags, tcp: info.tcp, error: info.error };
+  }
+
+  it('on every frame of every shared capture and fixture, and reads most of the common ones', () => {
+    let read = 0;
+    let shaped = 0;
+    for (const cap of ALL_CAPTURES) {
+      const r = openCapture(cap.path);
+      for (let f = r.next(); f !== null; f = r.next()) {
+        if (f.linkType !== LinkType.ETHERNET) continue;
+        expect({ capture: cap.name, frame: f.index, d: disagreement(f.bytes, f.offset, f.capLen) }).toEqual({ capture: cap.name, frame: f.index, d: null });
+        if (ethernetIpv4TcpFlags(f.bytes, f.offset, f.capLen) > 0) read++;
+        if (fastShaped(info) && info.ipHeaderLength === 20) shaped++;
+      }
+      r.close();
+    }
+    // Every frame of the fast path's shape with a 20-byte IP header gives its flags (none of them is 0).
+    expect(shaped).toBeGreaterThan(1_000);
+    expect(read).toBeGreaterThanOrEqual(shaped);
+  });
+
+  const base = tcpFrame({ from: '198.18.0.2:40000', to: '198.18.0.1:80', flags: 'S.', seq: 1000, ack: 7, options: [opt.mss(1460)], payload: 'hi' });
+
+  it('on frames with random bytes overwritten and random cuts', () => {
+    onEditedFrames(base, (b, off, capLen) => expect(disagreement(b, off, capLen)).toBe(null));
+  });
+
+  it('on a frame that is not TCP: 0, and no TCP header decoded', () => {
+    const u8 = base.slice();
+    u8[23] = 17;
+    expect(ethernetIpv4TcpFlags(bytesOf(u8), 0, u8.length)).toBe(0);
+    decodeFrame(LinkType.ETHERNET, bytesOf(u8), 0, u8.length, info);
+    expect(info.tcp).toBe(false);
   });
 });
