@@ -28,6 +28,12 @@ export interface FdTableOptions {
 }
 
 export class FdTable<T extends object> {
+  /**
+   * Descriptor `first`'s value: in a field, not the array, so a table with one descriptor (a client
+   * host's) is read and written without reaching the array's header and storage, cold memory by the
+   * time a connection closes. `slots[first]` stays empty.
+   */
+  private atFirst: T | undefined = undefined;
   private readonly slots: Array<T | undefined> = [];
   /** Bit (fd & 31) of word fd >>> 5: fd is below the mark and closed. Empty until the first hole. */
   private holes: Int32Array = NO_WORDS;
@@ -85,7 +91,7 @@ export class FdTable<T extends object> {
       const fd = this.mark;
       if (fd >= this.max) return 'EMFILE';
       this.mark++;
-      this.slots[fd] = value;
+      this.put(fd, value);
       this.count++;
       return fd;
     }
@@ -96,13 +102,19 @@ export class FdTable<T extends object> {
     this.holes[w] = left;
     if (left === 0) this.summary[w >>> 5] = (this.summary[w >>> 5] as number) & ~(1 << (w & 31));
     this.nHoles--;
-    this.slots[fd] = value;
+    this.put(fd, value);
     this.count++;
     return fd;
   }
 
   get(fd: number): T | undefined {
-    return fd >= this.first && fd < this.slots.length ? this.slots[fd] : undefined;
+    if (fd === this.first) return this.atFirst;
+    return fd > this.first && fd < this.slots.length ? this.slots[fd] : undefined;
+  }
+
+  private put(fd: number, value: T | undefined): void {
+    if (fd === this.first) this.atFirst = value;
+    else this.slots[fd] = value;
   }
 
   has(fd: number): boolean {
@@ -118,7 +130,7 @@ export class FdTable<T extends object> {
   replace(fd: number, value: T): Result<T> {
     const old = this.get(fd);
     if (old === undefined) return 'EBADF';
-    this.slots[fd] = value;
+    this.put(fd, value);
     return old;
   }
 
@@ -126,7 +138,7 @@ export class FdTable<T extends object> {
   close(fd: number): Result<T> {
     const old = this.get(fd);
     if (old === undefined) return 'EBADF';
-    this.slots[fd] = undefined;
+    this.put(fd, undefined);
     this.count--;
     // The highest number handed out: the mark steps back instead (the same free set, every hole is
     // still below it, and the bitmap is left alone: a client host opens and closes one descriptor, over
@@ -160,6 +172,7 @@ export class FdTable<T extends object> {
   clear(): void {
     // An empty table's slots are all undefined already; keeping the arrays keeps their memory for reuse.
     if (this.count > 0) this.slots.fill(undefined);
+    this.atFirst = undefined;
     if (this.nHoles > 0) {
       this.holes.fill(0);
       this.summary.fill(0);
@@ -171,7 +184,8 @@ export class FdTable<T extends object> {
 
   /** Open descriptors in increasing order. */
   *entries(): IterableIterator<[number, T]> {
-    for (let fd = this.first; fd < this.slots.length; fd++) {
+    if (this.atFirst !== undefined) yield [this.first, this.atFirst];
+    for (let fd = this.first + 1; fd < this.slots.length; fd++) {
       const v = this.slots[fd];
       if (v !== undefined) yield [fd, v];
     }
