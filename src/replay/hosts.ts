@@ -84,15 +84,20 @@ const FREE_HOSTS_MAX = 4096;
 export class Host {
   readonly fds: FdTable<Endpoint | Listener>;
   /**
-   * Sockets with a 4-tuple while there are at most FEW_MAX of them, in `few[0, nFew)`: most hosts of a
-   * big capture are a client with one socket at a time, and a list of one is found without a hash
-   * table's cold rows (a million client hosts would each touch one). Past that, the TupleIndex.
+   * Sockets with a 4-tuple while there are at most FEW_MAX of them, `nFew` of them: the first in `few0`,
+   * the others in `few[0, nFew - 1)`. Most hosts of a big capture are a client with one socket at a
+   * time, and a list of one is found without a hash table's cold rows (a million client hosts would
+   * each touch one); held in a field of its own, it costs no array's header and storage to reach either
+   * (the host itself is cold memory by the time its connection is reported). Past that, the TupleIndex.
    */
+  private few0: Endpoint | null = null;
   private readonly few: Endpoint[] = [];
   private nFew = 0;
   private tupleIndex: TupleIndex<Endpoint> | null = null;
   private listenerIndex: ListenerIndex<Listener> | null = null;
   readonly listenerList: Listener[] = [];
+  /** listenerList.length, read without reaching the array. */
+  private nListeners = 0;
   /** Connections not yet reported that have an end here: while any, the host model stays. */
   refs = 0;
   private step: ListenerStep = 'none';
@@ -104,6 +109,14 @@ export class Host {
   private _w1 = 0;
   private _w2 = 0;
   private _w3 = 0;
+  /**
+   * The last endpoint text made and its port: a record, a verdict row or a table row asks for the same
+   * end's text again and again, and a client host has one port at a time.
+   */
+  private epPort = -1;
+  private epText = '';
+  /** A listening host's endpoint texts by port (a server's texts, asked for once per connection record). */
+  private epTexts: Map<number, string> | null = null;
 
   constructor(
     /** Order of first sight. */
@@ -138,6 +151,9 @@ export class Host {
     this._w1 = w1 | 0;
     this._w2 = w2 | 0;
     this._w3 = w3 | 0;
+    this.epPort = -1;
+    this.epText = '';
+    this.epTexts = null;
   }
 
   /** Order of first sight. */
@@ -194,7 +210,7 @@ export class Host {
 
   /** Nothing open and nothing pending: the model can go (a new one starts the same way: lowest descriptor 3). */
   get idle(): boolean {
-    return this.refs === 0 && this.fds.size === 0 && this.listenerList.length === 0 && this.tupleCount === 0;
+    return this.refs === 0 && this.nListeners === 0 && this.tupleCount === 0 && this.fds.size === 0;
   }
 
   /** Sockets with a 4-tuple now. */
@@ -204,6 +220,26 @@ export class Host {
 
   /** "ip:port" or "[v6]:port". */
   endpointText(port: number): string {
+    if (port === this.epPort) return this.epText;
+    let t: string | undefined;
+    if (this.nListeners > 0) {
+      // A server's ports are few and its connections many: each port's text is made once. (A host with
+      // a listener keeps it for the whole replay, so the map is never made again for another host.)
+      this.epTexts ??= new Map();
+      t = this.epTexts.get(port);
+      if (t === undefined) {
+        t = this.makeEndpointText(port);
+        this.epTexts.set(port, t);
+      }
+    } else t = this.makeEndpointText(port);
+    this.epPort = port;
+    this.epText = t;
+    return t;
+  }
+
+  private makeEndpointText(port: number): string {
+    // An IPv4 client's address text is wanted only inside this one (a record's "ip:port"): made in one go.
+    if (!this._v6 && this._text === null) return `${this._w3 >>> 24}.${(this._w3 >>> 16) & 255}.${(this._w3 >>> 8) & 255}.${this._w3 & 255}:${port}`;
     return endpointText(this._v6, this.text, port);
   }
 
@@ -216,6 +252,7 @@ export class Host {
     this.listenerIndex ??= new ListenerIndex<Listener>();
     this.listenerIndex.add({ address, port }, l);
     this.listenerList.push(l);
+    this.nListeners++;
     return l;
   }
 
@@ -240,15 +277,26 @@ export class Host {
     if (this.tupleIndex === null) {
       if (this.lookupTupleOf(ep) !== undefined) return false;
       if (this.nFew < FEW_MAX) {
-        this.few[this.nFew++] = ep;
+        this.setFew(this.nFew++, ep);
         return true;
       }
       // One socket too many for the list: all of them go into a TupleIndex.
       const t = (this.tupleIndex = INDEX_POOL.pop() ?? new TupleIndex<Endpoint>());
-      for (let i = 0; i < this.nFew; i++) this.hashInto(t, this.few[i] as Endpoint);
+      for (let i = 0; i < this.nFew; i++) this.hashInto(t, this.fewAt(i));
+      this.few0 = null;
       this.nFew = 0;
     }
     return this.hashInto(this.tupleIndex, ep);
+  }
+
+  /** The i-th socket of the list (i < nFew). */
+  private fewAt(i: number): Endpoint {
+    return i === 0 ? (this.few0 as Endpoint) : (this.few[i - 1] as Endpoint);
+  }
+
+  private setFew(i: number, ep: Endpoint): void {
+    if (i === 0) this.few0 = ep;
+    else this.few[i - 1] = ep;
   }
 
   private hashInto(t: TupleIndex<Endpoint>, ep: Endpoint): boolean {
@@ -260,12 +308,13 @@ export class Host {
   unhash(ep: Endpoint): void {
     const t = this.tupleIndex;
     if (t === null) {
-      // As the index would: only the socket that holds its key goes.
-      const few = this.few;
-      for (let i = 0; i < this.nFew; i++) {
-        if (few[i] === ep) {
-          few[i] = few[this.nFew - 1] as Endpoint;
-          this.nFew--;
+      // As the index would: only the socket that holds its key goes; the last one takes its place.
+      const n = this.nFew;
+      for (let i = 0; i < n; i++) {
+        if (this.fewAt(i) === ep) {
+          this.setFew(i, this.fewAt(n - 1));
+          if (n === 1) this.few0 = null;
+          this.nFew = n - 1;
           return;
         }
       }
@@ -288,7 +337,7 @@ export class Host {
     if (t === null) {
       const dv = b.dv;
       for (let i = 0; i < this.nFew; i++) {
-        const e = this.few[i] as Endpoint;
+        const e = this.fewAt(i);
         const r = e.peer.host;
         if (e.port !== port || e.peer.port !== remotePort || e.rxKey !== key) continue;
         if (this.v6) {
@@ -307,7 +356,7 @@ export class Host {
     const r = ep.peer.host;
     if (t === null) {
       for (let i = 0; i < this.nFew; i++) {
-        const e = this.few[i] as Endpoint;
+        const e = this.fewAt(i);
         const z = e.peer.host;
         if (e.port !== ep.port || e.peer.port !== ep.peer.port || e.rxKey !== ep.rxKey || z.i3 !== r.i3) continue;
         // An IPv4 host's key holds the last word only, as its TupleIndex's would.
@@ -333,7 +382,9 @@ export class Host {
         listenerFd: null,
       });
     }
-    const eps = this.tupleIndex !== null ? [...this.tupleIndex.values()] : this.few.slice(0, this.nFew);
+    const eps: Endpoint[] = [];
+    if (this.tupleIndex !== null) for (const ep of this.tupleIndex.values()) eps.push(ep);
+    else for (let i = 0; i < this.nFew; i++) eps.push(this.fewAt(i));
     for (const ep of eps) {
       rows.push({
         fd: ep.fd < 0 ? null : ep.fd,
@@ -407,8 +458,8 @@ function compareRows(a: SocketRow, b: SocketRow): number {
  * in use.
  */
 export class HostRegistry {
-  /** IPv4 hosts by address, as an int32 (a small integer key, never a boxed number). */
-  private readonly v4 = new Map<number, Host>();
+  /** IPv4 hosts by address. */
+  private readonly v4 = new V4Hosts();
   private readonly v6 = new Map<string, Host>();
   /** Dropped hosts' objects, for the next new ones. */
   private readonly free: Host[] = [];
@@ -433,11 +484,11 @@ export class HostRegistry {
   /** The host at the address in b[off..] (4 or 16 bytes), created on first sight. */
   at(b: Bytes, off: number, addrLen: 4 | 16): Host {
     if (addrLen === 4) {
-      const a = b.dv.getUint32(off);
-      let h = this.v4.get(a | 0);
+      const a = b.dv.getInt32(off);
+      let h = this.v4.get(a);
       if (h === undefined) {
         h = this.make(null, false, 0, 0, 0xffff, a);
-        this.v4.set(a | 0, h);
+        this.v4.add(a, h);
       }
       return h;
     }
@@ -463,7 +514,7 @@ export class HostRegistry {
 
   /** The host at the address in b[off..], if it is held (no host is created). */
   peek(b: Bytes, off: number, addrLen: 4 | 16): Host | undefined {
-    return addrLen === 4 ? this.v4.get(b.dv.getUint32(off) | 0) : this.v6.get(formatIpv6(b, off));
+    return addrLen === 4 ? this.v4.get(b.dv.getInt32(off)) : this.v6.get(formatIpv6(b, off));
   }
 
   /** The host with this address text, created if new (listeners named in options). */
@@ -492,18 +543,115 @@ export class HostRegistry {
       if (this.v6.get(h.text) !== h) return;
       this.v6.delete(h.text);
     } else {
-      if (this.v4.get(h.i3) !== h) return;
-      this.v4.delete(h.i3);
+      if (!this.v4.remove(h.i3, h)) return;
     }
     if (this.free.length < FREE_HOSTS_MAX) this.free.push(h);
   }
 
   /** Hosts held now, in order of first sight. */
   list(): Host[] {
-    return [...this.v4.values(), ...this.v6.values()].sort((a, b) => a.id - b.id);
+    const all: Host[] = [];
+    this.v4.collect(all);
+    for (const h of this.v6.values()) all.push(h);
+    return all.sort((a, b) => a.id - b.id);
   }
 
   get size(): number {
     return this.v4.size + this.v6.size;
+  }
+}
+
+/**
+ * IPv4 hosts by address (int32): open addressing with linear probing in an Int32Array of keys beside an
+ * array of hosts (an empty slot holds no host), at most half full. A capture with a fresh client address
+ * per connection adds and removes a host per connection: a Map did that with an entry object and
+ * rehashing per address, this is a multiply, a probe or two and a store. Removal shifts the rest of a
+ * probe run back (no tombstones), so a table that sees a million addresses come and go stays as short to
+ * search as the few it holds at once.
+ */
+class V4Hosts {
+  private keys = new Int32Array(64);
+  private hosts: Array<Host | undefined> = new Array<Host | undefined>(64).fill(undefined);
+  private shift = 26; // 32 - log2(capacity)
+  private mask = 63;
+  size = 0;
+
+  /** Fibonacci hashing: the top bits of address × 2^32/φ (neighbouring addresses land far apart). */
+  private home(a: number): number {
+    return Math.imul(a, 0x9e3779b1) >>> this.shift;
+  }
+
+  get(a: number): Host | undefined {
+    const keys = this.keys;
+    const hosts = this.hosts;
+    const mask = this.mask;
+    for (let i = this.home(a); ; i = (i + 1) & mask) {
+      const h = hosts[i];
+      if (h === undefined || keys[i] === a) return h;
+    }
+  }
+
+  /** Adds a host whose address is not held. */
+  add(a: number, h: Host): void {
+    if (2 * (this.size + 1) > this.hosts.length) this.resize(this.hosts.length * 2);
+    this.place(a, h);
+    this.size++;
+  }
+
+  private place(a: number, h: Host): void {
+    const mask = this.mask;
+    let i = this.home(a);
+    while (this.hosts[i] !== undefined) i = (i + 1) & mask;
+    this.keys[i] = a;
+    this.hosts[i] = h;
+  }
+
+  /** Removes `h` if it is the host held at `a`; false when it is not. */
+  remove(a: number, h: Host): boolean {
+    const keys = this.keys;
+    const hosts = this.hosts;
+    const mask = this.mask;
+    let i = this.home(a);
+    for (;;) {
+      const x = hosts[i];
+      if (x === undefined) return false;
+      if (keys[i] === a) {
+        if (x !== h) return false;
+        break;
+      }
+      i = (i + 1) & mask;
+    }
+    // Backward shift: each later entry of the run whose home is not in (i, j] moves into the gap at i.
+    for (let j = (i + 1) & mask; ; j = (j + 1) & mask) {
+      const y = hosts[j];
+      if (y === undefined) break;
+      const k = this.home(keys[j] as number);
+      if (((j - k) & mask) >= ((j - i) & mask)) {
+        keys[i] = keys[j] as number;
+        hosts[i] = y;
+        i = j;
+      }
+    }
+    hosts[i] = undefined;
+    this.size--;
+    return true;
+  }
+
+  /** Appends every host held to `out`. */
+  collect(out: Host[]): void {
+    for (const h of this.hosts) if (h !== undefined) out.push(h);
+  }
+
+  private resize(capacity: number): void {
+    const keys = this.keys;
+    const hosts = this.hosts;
+    this.keys = new Int32Array(capacity);
+    this.hosts = new Array<Host | undefined>(capacity).fill(undefined);
+    this.mask = capacity - 1;
+    this.shift = 32 - Math.log2(capacity);
+    for (let i = 0; i < hosts.length; i++) {
+      const h = hosts[i];
+      if (h !== undefined) this.place(keys[i] as number, h);
+    }
   }
 }

@@ -1,13 +1,13 @@
 /**
- * A binary min-heap of (key, item) pairs. The socket table's timer queue (key: a deadline) and the
- * descriptor table's free numbers (key: the descriptor) are two. Entries are never updated or removed
- * in place: the timer queue files a new entry when a deadline moves earlier and checks the top one
- * against the connection's real next deadline when it reaches it (lazy deletion), so a segment or call
- * costs O(log n) and a poll touches only what is due, not every open socket.
+ * A binary min-heap of (key, item) pairs: the socket table's timer queue (key: a deadline) and the
+ * replay's deadline queues. Entries are never updated or removed in place: the timer queue files a new
+ * entry when a deadline moves earlier and checks the top one against the connection's real next
+ * deadline when it reaches it (lazy deletion), so a segment or call costs O(log n) and a poll touches
+ * only what is due, not every open socket.
  *
  * The heap is the first `n` entries of two arrays that never shrink: a heap that empties and fills again
- * (a client host's descriptor table: one hole, taken, made again, per connection) reuses their memory
- * instead of having the engine drop the arrays' storage at length 0 and allocate it anew at the next push.
+ * (a queue that drains and refills, over and over) reuses their memory instead of having the engine
+ * drop the arrays' storage at length 0 and allocate it anew at the next push.
  */
 export class MinHeap<T> {
   private readonly keys: number[] = [];

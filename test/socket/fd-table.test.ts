@@ -140,4 +140,59 @@ describe('FdTable', () => {
       { numRuns: 300 },
     );
   });
+
+  test('property: lowest free across bitmap words, any first number, and clear() (naive model)', () => {
+    // Bursts of allocs reach past 32 and 1,024 numbers (a holes word, a summary word), so holes and the
+    // search for the lowest one cross word boundaries; clear() must leave a table as new.
+    type Op = { kind: 'alloc'; n: number } | { kind: 'close'; pick: number } | { kind: 'limit'; value: number } | { kind: 'clear' };
+    const op: fc.Arbitrary<Op> = fc.oneof(
+      { weight: 4, arbitrary: fc.integer({ min: 1, max: 700 }).map<Op>((n) => ({ kind: 'alloc', n })) },
+      { weight: 6, arbitrary: fc.nat(1 << 20).map<Op>((pick) => ({ kind: 'close', pick })) },
+      { weight: 1, arbitrary: fc.integer({ min: 0, max: 3000 }).map<Op>((value) => ({ kind: 'limit', value })) },
+      { weight: 1, arbitrary: fc.constant<Op>({ kind: 'clear' }) },
+    );
+    fc.assert(
+      fc.property(fc.array(op, { minLength: 10, maxLength: 60 }), fc.integer({ min: 0, max: 3000 }), fc.constantFrom(0, 3, 31, 1000), (ops, limit, first) => {
+        const t = new FdTable<Sock>({ limit, first });
+        const open = new Set<number>();
+        let lim = limit;
+        let id = 0;
+        for (const o of ops) {
+          if (o.kind === 'alloc') {
+            for (let i = 0; i < o.n; i++) {
+              let want = first;
+              while (open.has(want)) want++;
+              expect(t.lowestFree()).toBe(want);
+              const got = t.alloc(s(id++));
+              if (want >= lim) {
+                expect(got).toBe('EMFILE');
+                break;
+              }
+              expect(got).toBe(want);
+              open.add(want);
+            }
+          } else if (o.kind === 'close') {
+            const list = [...open];
+            // Mostly open numbers (in any order), some anything (EBADF when not open).
+            const fd = o.pick % 4 !== 0 && list.length > 0 ? (list[o.pick % list.length] as number) : o.pick % 3100;
+            const was = open.has(fd);
+            const got = t.close(fd);
+            if (was) {
+              expect(got).not.toBe('EBADF');
+              open.delete(fd);
+            } else expect(got).toBe('EBADF');
+          } else if (o.kind === 'limit') {
+            t.limit = o.value;
+            lim = o.value;
+          } else {
+            t.clear();
+            open.clear();
+          }
+          expect(t.size).toBe(open.size);
+        }
+        expect([...t.entries()].map(([fd]) => fd)).toEqual([...open].sort((a, b) => a - b));
+      }),
+      { numRuns: 100 },
+    );
+  });
 });
