@@ -105,7 +105,7 @@ const HIST_DATA_PKT = 0x10;
 const HIST_ACK_PKT = 0x20;
 const HIST_MULTI_FLAG_PKT = 0x40;
 
-/** The counted letters (per side), as indexes into Endpoint.counts/thresholds. */
+/** The counted letters (per side), as indexes into Endpoint.counts. */
 const COUNTED = { C: 0, T: 1, W: 2, G: 3 } as const;
 type CountedLetter = keyof typeof COUNTED;
 
@@ -128,6 +128,9 @@ const HISTORY_STRINGS = new Map<number, string>();
 const HISTORY_STRINGS_MAX = 4096;
 /** Letters kept packed (4 words of 6); the rest of a longer history is a string. */
 const HIST_PACKED = 24;
+
+/** The flags that pick addAck's path: ACK alone among SYN, FIN, RST and ACK. */
+const ACK_AND_CONTROL = TcpFlags.ACK | TcpFlags.SYN | TcpFlags.FIN | TcpFlags.RST;
 
 const TWO_32 = 4294967296;
 const TWO_64 = 2 ** 64;
@@ -152,11 +155,11 @@ const RSTOS0_HISTORY = /^\^?S[^HAFGIQ]*R/;
  * connection) touches no array at all.
  */
 class BlockList {
+  length = 0;
   private b0 = 0;
   private b1 = 0;
   /** Words 2, 3, ... at 0, 1, ... */
   private more: number[] | null = null;
-  length = 0;
 
   get(i: number): number {
     return i === 0 ? this.b0 : i === 1 ? this.b1 : ((this.more as number[])[i - 2] as number);
@@ -196,44 +199,39 @@ class BlockList {
 /**
  * One side of a connection. Its block list is in its own fields (it extends BlockList; `blocks` is
  * itself): one object per side instead of three, since every data segment and ack reads the list.
+ * Fields are declared in the order an ack or data segment reads them: a million connections' views do
+ * not stay in the CPU's caches, and the fields a segment reads then come in as few cache lines as may be.
  */
 class Endpoint extends BlockList {
-  isOrig: boolean;
-  peer!: Endpoint;
   state: ZeekEndpointStateValue = S.INACTIVE;
-  prevState: ZeekEndpointStateValue = S.INACTIVE;
   // Sequence bookkeeping (uint32 values; start_seq is only ever set from uint32 values), each held as
   // an int32 (its 32 bits, a small integer in the object rather than a heap number) and read as uint32.
-  private _startSeq = 0;
   private _lastSeq = 0;
-  private _ackSeq = 0;
   seqWraps = 0;
+  private _startSeq = 0;
+  private _ackSeq = 0;
   ackWraps = 0;
   windowScale = 0;
+  // Reassembler model (relative sequence numbers, as Zeek's TCP_Reassembler keeps them).
+  trimSeq = 1;
+  lastReassem = 1;
+  skipDeliveries = false;
   finCnt = 0;
   /** Relative sequence number one past the FIN. */
   finSeq = 0;
+  prevState: ZeekEndpointStateValue = S.INACTIVE;
+  peer!: Endpoint;
   histLastSyn = 0;
   histLastFin = 0;
   histLastRst = 0;
   /**
-   * ScaledHistoryEntry counters and next thresholds, indexed by COUNTED (uint32 values, as Zeek's); made
-   * at the first counted letter (most connections have none: a million views stay small).
+   * ScaledHistoryEntry counters (at COUNTED) and next thresholds (at 4 + COUNTED), uint32 values as
+   * Zeek's; made at the first counted letter (most connections have none: a million views stay small).
    */
   counts: number[] | null = null;
-  thresholds: number[] | null = null;
-  // Reassembler model (relative sequence numbers, as Zeek's TCP_Reassembler keeps them).
-  lastReassem = 1;
-  trimSeq = 1;
-  skipDeliveries = false;
   /** Zeek's block list: data received and not yet acknowledged, sorted and disjoint (see BlockList). */
   get blocks(): BlockList {
     return this;
-  }
-
-  constructor(isOrig: boolean) {
-    super();
-    this.isOrig = isOrig;
   }
 
   get startSeq(): number {
@@ -261,8 +259,7 @@ class Endpoint extends BlockList {
   }
 
   /** As new (ZeekConn.reset): every field back to its initial value, the block list kept empty. */
-  reset(isOrig: boolean): void {
-    this.isOrig = isOrig;
+  reset(): void {
     this.state = S.INACTIVE;
     this.prevState = S.INACTIVE;
     this.startSeq = 0;
@@ -276,10 +273,10 @@ class Endpoint extends BlockList {
     this.histLastSyn = 0;
     this.histLastFin = 0;
     this.histLastRst = 0;
-    if (this.counts !== null && this.thresholds !== null) {
+    if (this.counts !== null) {
       for (let k = 0; k < 4; k++) {
         this.counts[k] = 0;
-        this.thresholds[k] = 1;
+        this.counts[4 + k] = 1;
       }
     }
     this.lastReassem = 1;
@@ -336,16 +333,19 @@ function cleanlyOpen(a: Endpoint): boolean {
  * and `history` at any time (they are what Zeek would log if the connection ended there).
  */
 export class ZeekConn {
-  private readonly client = new Endpoint(true);
-  private readonly server = new Endpoint(false);
-  private ignoreChecksums = false;
-  private clientPort: number | undefined = undefined;
-  private serverPort: number | undefined = undefined;
-  private likelyServerPorts: ReadonlySet<number> = ZEEK_LIKELY_SERVER_PORTS;
+  // What every segment reads first (as in Endpoint, the order of the fields is the order of use).
+  private readonly client = new Endpoint();
+  private readonly server = new Endpoint();
   private started = false;
   /** Zeek's originator is the replay's client (false after a flip). */
   private origIsClient = true;
+  /** Bit 1: a packet from the originator was processed; bit 2: from the responder (first_packet_seen). */
+  private firstPacketSeen = 0;
   private histSeen = 0;
+  /** Set by relativeSeq: the number fell before the side's start (Zeek's underflow flag). */
+  private underflow = false;
+  private ignoreChecksums = false;
+  private isPartial = false;
   /**
    * The history, packed: letter codes (HISTORY_LETTERS) five bits each, six to a word, in h0..h3; letters
    * past the 24th in `histTail`. The string is made only when asked for (a replay of a million
@@ -358,9 +358,9 @@ export class ZeekConn {
   private h3 = 0;
   private histTail = '';
   private histText: string | null = '';
-  private isPartial = false;
-  /** Bit 1: a packet from the originator was processed; bit 2: from the responder (first_packet_seen). */
-  private firstPacketSeen = 0;
+  private clientPort: number | undefined = undefined;
+  private serverPort: number | undefined = undefined;
+  private likelyServerPorts: ReadonlySet<number> = ZEEK_LIKELY_SERVER_PORTS;
 
   constructor(options: ZeekConnOptions = {}) {
     this.client.peer = this.server;
@@ -373,8 +373,8 @@ export class ZeekConn {
    * replay of millions of connections reuses its views instead of making garbage of them).
    */
   reset(options: ZeekConnOptions = {}): void {
-    this.client.reset(true);
-    this.server.reset(false);
+    this.client.reset();
+    this.server.reset();
     this.ignoreChecksums = options.ignoreChecksums ?? false;
     this.clientPort = options.clientPort;
     this.serverPort = options.serverPort;
@@ -478,10 +478,13 @@ export class ZeekConn {
    * such a segment nor reassembles its payload, so acknowledging it shows as a content gap.
    */
   add(seg: ConnSegment, payloadCaptured: number = seg.payloadLength): void {
+    if ((seg.flags & ACK_AND_CONTROL) === TcpFlags.ACK && this.started && !seg.badChecksum && payloadCaptured >= seg.payloadLength && this.addAck(seg)) return;
     this.begin(seg);
     const isOrig = seg.fromClient === this.origIsClient;
+    // Both sides from the view itself, not the peer through ep: two independent loads, which the CPU
+    // can wait for at once when neither object is in its caches.
     const ep = seg.fromClient ? this.client : this.server;
-    const peer = ep.peer;
+    const peer = seg.fromClient ? this.server : this.client;
     const len = seg.payloadLength;
     const whole = payloadCaptured >= len;
 
@@ -551,6 +554,42 @@ export class ZeekConn {
     if (len > 0 && whole && !rst && !seqUnderflow) this.dataSent(ep, relDataSeq, len);
   }
 
+  /**
+   * The common segment, an ack with or without data (no SYN, FIN or RST), whole and with a good checksum,
+   * once both sides are numbered and this side's first packet was seen: `add` with every step that cannot
+   * apply left out (no role flip, no partial-status change, no endpoint (re)start, no state change).
+   * Returns false, having changed nothing, when the segment needs the full path.
+   */
+  private addAck(seg: ConnSegment): boolean {
+    // Both sides from the view itself, not the peer through ep: two independent loads, which the CPU
+    // can wait for at once when neither object is in its caches.
+    const ep = seg.fromClient ? this.client : this.server;
+    const peer = seg.fromClient ? this.server : this.client;
+    const isOrig = seg.fromClient === this.origIsClient;
+    // An INACTIVE side is numbered or moved by this segment (initEndpoint, init_peer, updateInactive).
+    if (ep.state === S.INACTIVE || peer.state === S.INACTIVE || (this.firstPacketSeen & (isOrig ? 1 : 2)) === 0) return false;
+    const len = seg.payloadLength;
+    const baseSeq = seg.seq >>> 0;
+    const ackSeq = seg.ack >>> 0;
+    const relSeq = this.relativeSeq(ep, baseSeq | 0, ep.lastSeq | 0, ep.seqWraps);
+    const seqUnderflow = this.underflow;
+    if (len > 0) this.checkHistory(ep, HIST_DATA_PKT, 'D');
+    else this.checkHistory(ep, HIST_ACK_PKT, 'A');
+    this.updateWindow(ep, seg.window, false);
+    let relAck = this.relativeSeq(peer, ackSeq | 0, peer.ackSeq | 0, peer.ackWraps);
+    if (this.underflow) relAck = 0;
+    else updateAckSeq(peer, ackSeq | 0);
+    // updateLastSeq without SYN, FIN or RST.
+    if (ep.state !== S.RESET) {
+      const onePast = (baseSeq + len) >>> 0;
+      if (seqDelta(onePast, ep.lastSeq) > 0) ep.updateLastSeq(onePast);
+      else if (len > 0) this.scaled(ep, 'T');
+    }
+    this.ackReceived(peer, relAck);
+    if (len > 0 && !seqUnderflow) this.dataSent(ep, relSeq, len);
+    return true;
+  }
+
   // -------------------------------------------------------------------------------------------------
   // Roles
 
@@ -559,8 +598,6 @@ export class ZeekConn {
     if (this.started) return;
     this.started = true;
     this.origIsClient = seg.fromClient;
-    this.client.isOrig = seg.fromClient;
-    this.server.isOrig = !seg.fromClient;
     if (this.wantsFlip(seg)) this.flipRoles();
   }
 
@@ -582,8 +619,6 @@ export class ZeekConn {
   /** Connection::FlipRoles: originator and responder swap (their letters change case) and '^' is recorded. */
   private flipRoles(): void {
     this.origIsClient = !this.origIsClient;
-    this.client.isOrig = !this.client.isOrig;
-    this.server.isOrig = !this.server.isOrig;
     this.addHistory('^');
   }
 
@@ -614,13 +649,18 @@ export class ZeekConn {
     else this.h3 |= v;
   }
 
+  /** `ep` is Zeek's originator. */
+  private isOrig(ep: Endpoint): boolean {
+    return (ep === this.client) === this.origIsClient;
+  }
+
   private endpointCode(ep: Endpoint, code: string): string {
-    return ep.isOrig ? code : (LOWER_CASE[code.charCodeAt(0)] as string);
+    return this.isOrig(ep) ? code : (LOWER_CASE[code.charCodeAt(0)] as string);
   }
 
   /** Connection::CheckHistory: records the letter the first time; true when it was seen before. */
   private checkHistory(ep: Endpoint, mask: number, code: string): boolean {
-    const m = ep.isOrig ? mask : mask << 16;
+    const m = this.isOrig(ep) ? mask : mask << 16;
     if ((this.histSeen & m) === 0) {
       this.histSeen |= m;
       this.addHistory(this.endpointCode(ep, code));
@@ -632,17 +672,16 @@ export class ZeekConn {
   /** Connection::ScaledHistoryEntry with base 10: the side's letter at its 1st, 10th, 100th ... time. */
   private scaled(ep: Endpoint, letter: CountedLetter): void {
     const k = COUNTED[letter];
-    const counts = (ep.counts ??= [0, 0, 0, 0]);
-    const thresholds = (ep.thresholds ??= [1, 1, 1, 1]);
+    const counts = (ep.counts ??= [0, 0, 0, 0, 1, 1, 1, 1]);
     const cnt = ((counts[k] as number) + 1) >>> 0;
     counts[k] = cnt;
-    const thresh = thresholds[k] as number;
+    const thresh = counts[4 + k] as number;
     if (cnt !== thresh) return;
     this.addHistory(this.endpointCode(ep, letter));
     const next = (thresh * 10) >>> 0;
     // uint32 wrap-around: keep the threshold, restart the count.
     if (next <= thresh) counts[k] = 0;
-    else thresholds[k] = next;
+    else counts[4 + k] = next;
   }
 
   private updateHistory(ep: Endpoint, syn: boolean, fin: boolean, rst: boolean, ack: boolean, relSeq: number, len: number): void {
@@ -685,8 +724,6 @@ export class ZeekConn {
   // -------------------------------------------------------------------------------------------------
   // Sequence numbers
 
-  /** Set by relativeSeq: the number fell before the side's start (Zeek's underflow flag). */
-  private underflow = false;
 
   /** get_relative_seq: `cur` relative to the side's start, across 32-bit wraps (`cur`, `last`: int32 bits). */
   private relativeSeq(ep: Endpoint, cur: number, last: number, wraps: number): number {
