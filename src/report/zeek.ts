@@ -273,12 +273,9 @@ class Endpoint extends BlockList {
     this.histLastSyn = 0;
     this.histLastFin = 0;
     this.histLastRst = 0;
-    if (this.counts !== null) {
-      for (let k = 0; k < 4; k++) {
-        this.counts[k] = 0;
-        this.counts[4 + k] = 1;
-      }
-    }
+    // Dropped, not zeroed: reset only writes, and a write to an object that left the CPU's caches does
+    // not wait for it as a read would (few connections count letters; they make a new array).
+    this.counts = null;
     this.lastReassem = 1;
     this.trimSeq = 1;
     this.skipDeliveries = false;
@@ -358,6 +355,8 @@ export class ZeekConn {
   private h3 = 0;
   private histTail = '';
   private histText: string | null = '';
+  /** The client's endpoint state, and the server's shifted left by 3: what `state` reads. */
+  private sideStates = 0;
   private clientPort: number | undefined = undefined;
   private serverPort: number | undefined = undefined;
   private likelyServerPorts: ReadonlySet<number> = ZEEK_LIKELY_SERVER_PORTS;
@@ -389,6 +388,7 @@ export class ZeekConn {
     this.h3 = 0;
     this.histTail = '';
     this.histText = '';
+    this.sideStates = 0;
     this.isPartial = false;
     this.firstPacketSeen = 0;
     this.underflow = false;
@@ -420,14 +420,16 @@ export class ZeekConn {
 
   /** Zeek's conn_state for the connection as it stands. */
   get state(): ZeekConnState {
-    const o = this.orig;
-    const r = this.resp;
-    const os = o.state;
-    const rs = r.state;
+    // From the view's copy of the sides' states: a replay asks when the connection has long left the
+    // CPU's caches, and the sides' own objects are then two more misses (REJ's size test still reads them).
+    const cs = (this.sideStates & 7) as ZeekEndpointStateValue;
+    const ss = (this.sideStates >> 3) as ZeekEndpointStateValue;
+    const os = this.origIsClient ? cs : ss;
+    const rs = this.origIsClient ? ss : cs;
     const oInactive = os === S.INACTIVE || os === S.PARTIAL;
     const rInactive = rs === S.INACTIVE || rs === S.PARTIAL;
     if (rs === S.RESET) {
-      if (os === S.SYN_SENT || os === S.SYN_ACK_SENT || (os === S.RESET && o.size() === 0 && r.size() === 0)) return 'REJ';
+      if (os === S.SYN_SENT || os === S.SYN_ACK_SENT || (os === S.RESET && this.orig.size() === 0 && this.resp.size() === 0)) return 'REJ';
       return oInactive ? 'RSTRH' : 'RSTR';
     }
     if (os === S.RESET) {
@@ -546,6 +548,8 @@ export class ZeekConn {
 
     this.updateLastSeq(ep, onePast | 0, syn, fin, rst, len);
     this.updateStateMachine(ep, peer, baseSeq | 0, len, isOrig, syn, fin, rst, ack);
+    // Only the steps above move a side's state (addAck's segments never do).
+    this.sideStates = this.client.state | (this.server.state << 3);
 
     if (ack) this.ackReceived(peer, relAck);
     this.firstPacketSeen |= isOrig ? 1 : 2;
@@ -884,9 +888,17 @@ export class ZeekConn {
     // Reassembler::NewBlock
     if (upper <= ep.trimSeq) return;
     if (seq < ep.trimSeq) seq = ep.trimSeq;
-    const at = insertBlock(ep.blocks, seq, upper);
-    this.blockInserted(ep, blockIndex(ep.blocks, at));
-    mergeBlocks(ep.blocks, ep.lastReassem);
+    if (ep.blocks.length === 0 && seq === ep.lastReassem) {
+      // In order, nothing held (nearly every data segment): the new block is delivered at once, as
+      // insertBlock and blockInserted would find.
+      ep.blocks.insert2(0, seq, upper);
+      ep.lastReassem = upper;
+      if (ep.noDataAcked() && ep.size() > TCP_MAX_INITIAL_WINDOW) this.trimToSeq(ep, ep.lastReassem);
+    } else {
+      const at = insertBlock(ep.blocks, seq, upper);
+      this.blockInserted(ep, blockIndex(ep.blocks, at));
+      mergeBlocks(ep.blocks, ep.lastReassem);
+    }
     // Zeek gives up reassembling a side that sends far ahead of a hole, or far beyond any ack.
     if (
       (ep.noDataAcked() && undeliveredBytes(ep) > TCP_MAX_ABOVE_HOLE_WITHOUT_ANY_ACKS) ||
