@@ -105,24 +105,13 @@ const HIST_DATA_PKT = 0x10;
 const HIST_ACK_PKT = 0x20;
 const HIST_MULTI_FLAG_PKT = 0x40;
 
-/** The counted letters (per side), as indexes into Endpoint.counts. */
-const COUNTED = { C: 0, T: 1, W: 2, G: 3 } as const;
-type CountedLetter = keyof typeof COUNTED;
-
 /** Every history letter; a letter's code is its index + 1 (0: none), five bits in the packed history. */
 const HISTORY_LETTERS = '^SHADFRCTWGIQshadfrctwgiq';
-/** Letter codes by character code. */
-const HISTORY_CODE: readonly number[] = (() => {
-  const t = new Array<number>(128).fill(0);
-  for (let i = 0; i < HISTORY_LETTERS.length; i++) t[HISTORY_LETTERS.charCodeAt(i)] = i + 1;
-  return t;
-})();
-/** The responder's letter for each originator letter, by character code (no toLowerCase per letter). */
-const LOWER_CASE: readonly string[] = (() => {
-  const t = new Array<string>(128).fill('');
-  for (const c of HISTORY_LETTERS) t[c.charCodeAt(0)] = c.toLowerCase();
-  return t;
-})();
+/** The originator's letter codes (index + 1 in HISTORY_LETTERS); the responder's is the code + LOWER. */
+const H = { FLIP: 1, S: 2, H: 3, A: 4, D: 5, F: 6, R: 7, C: 8, T: 9, W: 10, G: 11, I: 12, Q: 13 } as const;
+const LOWER = 12;
+/** The counted letters, ScaledHistoryEntry's (per side): their index in Endpoint.counts is code - H.C. */
+type CountedCode = typeof H.C | typeof H.T | typeof H.W | typeof H.G;
 /** History strings already made, by their packed form (histories of up to 10 letters). */
 const HISTORY_STRINGS = new Map<number, string>();
 const HISTORY_STRINGS_MAX = 4096;
@@ -492,7 +481,7 @@ export class ZeekConn {
 
     // TCPAnalyzer::ValidateChecksum: only verifiable (uncut) segments; a bad one stops here.
     if (seg.badChecksum && whole && !this.ignoreChecksums) {
-      this.scaled(ep, 'C');
+      this.scaled(ep, H.C);
       return;
     }
 
@@ -577,8 +566,8 @@ export class ZeekConn {
     const ackSeq = seg.ack >>> 0;
     const relSeq = this.relativeSeq(ep, baseSeq | 0, ep.lastSeq | 0, ep.seqWraps);
     const seqUnderflow = this.underflow;
-    if (len > 0) this.checkHistory(ep, HIST_DATA_PKT, 'D');
-    else this.checkHistory(ep, HIST_ACK_PKT, 'A');
+    if (len > 0) this.checkHistory(ep, HIST_DATA_PKT, H.D);
+    else this.checkHistory(ep, HIST_ACK_PKT, H.A);
     this.updateWindow(ep, seg.window, false);
     let relAck = this.relativeSeq(peer, ackSeq | 0, peer.ackSeq | 0, peer.ackWraps);
     if (this.underflow) relAck = 0;
@@ -587,7 +576,7 @@ export class ZeekConn {
     if (ep.state !== S.RESET) {
       const onePast = (baseSeq + len) >>> 0;
       if (seqDelta(onePast, ep.lastSeq) > 0) ep.updateLastSeq(onePast);
-      else if (len > 0) this.scaled(ep, 'T');
+      else if (len > 0) this.scaled(ep, H.T);
     }
     this.ackReceived(peer, relAck);
     if (len > 0 && !seqUnderflow) this.dataSent(ep, relSeq, len);
@@ -623,7 +612,7 @@ export class ZeekConn {
   /** Connection::FlipRoles: originator and responder swap (their letters change case) and '^' is recorded. */
   private flipRoles(): void {
     this.origIsClient = !this.origIsClient;
-    this.addHistory('^');
+    this.addHistory(H.FLIP);
   }
 
   private setPartialStatus(syn: boolean, ack: boolean, isOrig: boolean): void {
@@ -637,16 +626,17 @@ export class ZeekConn {
   // -------------------------------------------------------------------------------------------------
   // History
 
-  private addHistory(code: string): void {
+  /** Appends the letter with this code (H, + LOWER for the responder's). */
+  private addHistory(code: number): void {
     const i = this.histLen;
     if (i >= ZEEK_MAX_HISTORY) return;
     this.histLen = i + 1;
     this.histText = null;
     if (i >= HIST_PACKED) {
-      this.histTail += code;
+      this.histTail += HISTORY_LETTERS[code - 1] as string;
       return;
     }
-    const v = (HISTORY_CODE[code.charCodeAt(0)] as number) << (5 * (i % 6));
+    const v = code << (5 * (i % 6));
     if (i < 6) this.h0 |= v;
     else if (i < 12) this.h1 |= v;
     else if (i < 18) this.h2 |= v;
@@ -658,12 +648,13 @@ export class ZeekConn {
     return (ep === this.client) === this.origIsClient;
   }
 
-  private endpointCode(ep: Endpoint, code: string): string {
-    return this.isOrig(ep) ? code : (LOWER_CASE[code.charCodeAt(0)] as string);
+  /** The letter `code` (an originator's, from H) as `ep` sends it. */
+  private endpointCode(ep: Endpoint, code: number): number {
+    return this.isOrig(ep) ? code : code + LOWER;
   }
 
   /** Connection::CheckHistory: records the letter the first time; true when it was seen before. */
-  private checkHistory(ep: Endpoint, mask: number, code: string): boolean {
+  private checkHistory(ep: Endpoint, mask: number, code: number): boolean {
     const m = this.isOrig(ep) ? mask : mask << 16;
     if ((this.histSeen & m) === 0) {
       this.histSeen |= m;
@@ -674,8 +665,8 @@ export class ZeekConn {
   }
 
   /** Connection::ScaledHistoryEntry with base 10: the side's letter at its 1st, 10th, 100th ... time. */
-  private scaled(ep: Endpoint, letter: CountedLetter): void {
-    const k = COUNTED[letter];
+  private scaled(ep: Endpoint, letter: CountedCode): void {
+    const k = letter - H.C;
     const counts = (ep.counts ??= [0, 0, 0, 0, 1, 1, 1, 1]);
     const cnt = ((counts[k] as number) + 1) >>> 0;
     counts[k] = cnt;
@@ -691,25 +682,25 @@ export class ZeekConn {
   private updateHistory(ep: Endpoint, syn: boolean, fin: boolean, rst: boolean, ack: boolean, relSeq: number, len: number): void {
     const bits = (syn ? 1 : 0) + (fin ? 1 : 0) + (rst ? 1 : 0);
     if (bits > 1) {
-      if (fin && rst) this.checkHistory(ep, HIST_FIN_RST_PKT, 'I');
-      else this.checkHistory(ep, HIST_MULTI_FLAG_PKT, 'Q');
+      if (fin && rst) this.checkHistory(ep, HIST_FIN_RST_PKT, H.I);
+      else this.checkHistory(ep, HIST_MULTI_FLAG_PKT, H.Q);
     } else if (bits === 1) {
       if (syn) {
-        const code = ack ? 'H' : 'S';
+        const code = ack ? H.H : H.S;
         if (this.checkHistory(ep, HIST_SYN_PKT, code) && relSeq !== ep.histLastSyn) this.addHistory(this.endpointCode(ep, code));
         ep.histLastSyn = relSeq;
       }
       if (fin) {
         // A FIN's sequence number is taken at the end of the data it carries.
-        if (this.checkHistory(ep, HIST_FIN_PKT, 'F') && relSeq + len !== ep.histLastFin) this.addHistory(this.endpointCode(ep, 'F'));
+        if (this.checkHistory(ep, HIST_FIN_PKT, H.F) && relSeq + len !== ep.histLastFin) this.addHistory(this.endpointCode(ep, H.F));
         ep.histLastFin = relSeq + len;
       }
       if (rst) {
-        if (this.checkHistory(ep, HIST_RST_PKT, 'R') && relSeq !== ep.histLastRst) this.addHistory(this.endpointCode(ep, 'R'));
+        if (this.checkHistory(ep, HIST_RST_PKT, H.R) && relSeq !== ep.histLastRst) this.addHistory(this.endpointCode(ep, H.R));
         ep.histLastRst = relSeq;
       }
-    } else if (len > 0) this.checkHistory(ep, HIST_DATA_PKT, 'D');
-    else if (ack) this.checkHistory(ep, HIST_ACK_PKT, 'A');
+    } else if (len > 0) this.checkHistory(ep, HIST_DATA_PKT, H.D);
+    else if (ack) this.checkHistory(ep, HIST_ACK_PKT, H.A);
   }
 
   /** update_window: only the zero-window report matters here. */
@@ -717,12 +708,12 @@ export class ZeekConn {
     // The scaled window as Zeek computes it in 32 bits (x86 masks the shift count).
     const wnd = (window << (ep.windowScale & 31)) >>> 0;
     // Zero windows with or after a RST, or after the peer's FIN, are not interesting.
-    if (wnd === 0 && !rst && ep.peer.state !== S.CLOSED && ep.state !== S.RESET) this.scaled(ep, 'W');
+    if (wnd === 0 && !rst && ep.peer.state !== S.CLOSED && ep.state !== S.RESET) this.scaled(ep, H.W);
   }
 
   private gap(ep: Endpoint): void {
     // Only gaps while both sides are established or cleanly closing count (TCP_Reassembler::Gap).
-    if (cleanlyOpen(ep) && cleanlyOpen(ep.peer)) this.scaled(ep, 'G');
+    if (cleanlyOpen(ep) && cleanlyOpen(ep.peer)) this.scaled(ep, H.G);
   }
 
   // -------------------------------------------------------------------------------------------------
@@ -799,7 +790,7 @@ export class ZeekConn {
     } else if (delta > 0) {
       ep.updateLastSeq(lastSeq);
     } else if (len > 0) {
-      this.scaled(ep, 'T');
+      this.scaled(ep, H.T);
     }
   }
 
