@@ -566,8 +566,9 @@ export class ZeekConn {
     const ackSeq = seg.ack >>> 0;
     const relSeq = this.relativeSeq(ep, baseSeq | 0, ep.lastSeq | 0, ep.seqWraps);
     const seqUnderflow = this.underflow;
-    if (len > 0) this.checkHistory(ep, HIST_DATA_PKT, H.D);
-    else this.checkHistory(ep, HIST_ACK_PKT, H.A);
+    // Its letter ('D' or 'A') is nearly always seen already: the bit is tested here, without a call.
+    const seen = len > 0 ? HIST_DATA_PKT : HIST_ACK_PKT;
+    if ((this.histSeen & (isOrig ? seen : seen << 16)) === 0) this.checkHistory(ep, seen, len > 0 ? H.D : H.A);
     this.updateWindow(ep, seg.window, false);
     let relAck = this.relativeSeq(peer, ackSeq | 0, peer.ackSeq | 0, peer.ackWraps);
     if (this.underflow) relAck = 0;
