@@ -214,7 +214,7 @@ class Endpoint extends BlockList {
   histLastFin = 0;
   histLastRst = 0;
   /**
-   * ScaledHistoryEntry counters (at COUNTED) and next thresholds (at 4 + COUNTED), uint32 values as
+   * ScaledHistoryEntry counters (at code - H.C) and next thresholds (4 further on), uint32 values as
    * Zeek's; made at the first counted letter (most connections have none: a million views stay small).
    */
   counts: number[] | null = null;
