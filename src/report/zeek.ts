@@ -105,29 +105,21 @@ const HIST_DATA_PKT = 0x10;
 const HIST_ACK_PKT = 0x20;
 const HIST_MULTI_FLAG_PKT = 0x40;
 
-/** The counted letters (per side), as indexes into Endpoint.counts/thresholds. */
-const COUNTED = { C: 0, T: 1, W: 2, G: 3 } as const;
-type CountedLetter = keyof typeof COUNTED;
-
 /** Every history letter; a letter's code is its index + 1 (0: none), five bits in the packed history. */
 const HISTORY_LETTERS = '^SHADFRCTWGIQshadfrctwgiq';
-/** Letter codes by character code. */
-const HISTORY_CODE: readonly number[] = (() => {
-  const t = new Array<number>(128).fill(0);
-  for (let i = 0; i < HISTORY_LETTERS.length; i++) t[HISTORY_LETTERS.charCodeAt(i)] = i + 1;
-  return t;
-})();
-/** The responder's letter for each originator letter, by character code (no toLowerCase per letter). */
-const LOWER_CASE: readonly string[] = (() => {
-  const t = new Array<string>(128).fill('');
-  for (const c of HISTORY_LETTERS) t[c.charCodeAt(0)] = c.toLowerCase();
-  return t;
-})();
+/** The originator's letter codes (index + 1 in HISTORY_LETTERS); the responder's is the code + LOWER. */
+const H = { FLIP: 1, S: 2, H: 3, A: 4, D: 5, F: 6, R: 7, C: 8, T: 9, W: 10, G: 11, I: 12, Q: 13 } as const;
+const LOWER = 12;
+/** The counted letters, ScaledHistoryEntry's (per side): their index in Endpoint.counts is code - H.C. */
+type CountedCode = typeof H.C | typeof H.T | typeof H.W | typeof H.G;
 /** History strings already made, by their packed form (histories of up to 10 letters). */
 const HISTORY_STRINGS = new Map<number, string>();
 const HISTORY_STRINGS_MAX = 4096;
 /** Letters kept packed (4 words of 6); the rest of a longer history is a string. */
 const HIST_PACKED = 24;
+
+/** The flags that pick addAck's path: ACK alone among SYN, FIN, RST and ACK. */
+const ACK_AND_CONTROL = TcpFlags.ACK | TcpFlags.SYN | TcpFlags.FIN | TcpFlags.RST;
 
 const TWO_32 = 4294967296;
 const TWO_64 = 2 ** 64;
@@ -152,11 +144,11 @@ const RSTOS0_HISTORY = /^\^?S[^HAFGIQ]*R/;
  * connection) touches no array at all.
  */
 class BlockList {
+  length = 0;
   private b0 = 0;
   private b1 = 0;
   /** Words 2, 3, ... at 0, 1, ... */
   private more: number[] | null = null;
-  length = 0;
 
   get(i: number): number {
     return i === 0 ? this.b0 : i === 1 ? this.b1 : ((this.more as number[])[i - 2] as number);
@@ -196,44 +188,39 @@ class BlockList {
 /**
  * One side of a connection. Its block list is in its own fields (it extends BlockList; `blocks` is
  * itself): one object per side instead of three, since every data segment and ack reads the list.
+ * Fields are declared in the order an ack or data segment reads them: a million connections' views do
+ * not stay in the CPU's caches, and the fields a segment reads then come in as few cache lines as may be.
  */
 class Endpoint extends BlockList {
-  isOrig: boolean;
-  peer!: Endpoint;
   state: ZeekEndpointStateValue = S.INACTIVE;
-  prevState: ZeekEndpointStateValue = S.INACTIVE;
   // Sequence bookkeeping (uint32 values; start_seq is only ever set from uint32 values), each held as
   // an int32 (its 32 bits, a small integer in the object rather than a heap number) and read as uint32.
-  private _startSeq = 0;
   private _lastSeq = 0;
-  private _ackSeq = 0;
   seqWraps = 0;
+  private _startSeq = 0;
+  private _ackSeq = 0;
   ackWraps = 0;
   windowScale = 0;
+  // Reassembler model (relative sequence numbers, as Zeek's TCP_Reassembler keeps them).
+  trimSeq = 1;
+  lastReassem = 1;
+  skipDeliveries = false;
   finCnt = 0;
   /** Relative sequence number one past the FIN. */
   finSeq = 0;
+  prevState: ZeekEndpointStateValue = S.INACTIVE;
+  peer!: Endpoint;
   histLastSyn = 0;
   histLastFin = 0;
   histLastRst = 0;
   /**
-   * ScaledHistoryEntry counters and next thresholds, indexed by COUNTED (uint32 values, as Zeek's); made
-   * at the first counted letter (most connections have none: a million views stay small).
+   * ScaledHistoryEntry counters (at code - H.C) and next thresholds (4 further on), uint32 values as
+   * Zeek's; made at the first counted letter (most connections have none: a million views stay small).
    */
   counts: number[] | null = null;
-  thresholds: number[] | null = null;
-  // Reassembler model (relative sequence numbers, as Zeek's TCP_Reassembler keeps them).
-  lastReassem = 1;
-  trimSeq = 1;
-  skipDeliveries = false;
   /** Zeek's block list: data received and not yet acknowledged, sorted and disjoint (see BlockList). */
   get blocks(): BlockList {
     return this;
-  }
-
-  constructor(isOrig: boolean) {
-    super();
-    this.isOrig = isOrig;
   }
 
   get startSeq(): number {
@@ -261,8 +248,7 @@ class Endpoint extends BlockList {
   }
 
   /** As new (ZeekConn.reset): every field back to its initial value, the block list kept empty. */
-  reset(isOrig: boolean): void {
-    this.isOrig = isOrig;
+  reset(): void {
     this.state = S.INACTIVE;
     this.prevState = S.INACTIVE;
     this.startSeq = 0;
@@ -276,12 +262,9 @@ class Endpoint extends BlockList {
     this.histLastSyn = 0;
     this.histLastFin = 0;
     this.histLastRst = 0;
-    if (this.counts !== null && this.thresholds !== null) {
-      for (let k = 0; k < 4; k++) {
-        this.counts[k] = 0;
-        this.thresholds[k] = 1;
-      }
-    }
+    // Dropped, not zeroed: reset only writes, and a write to an object that left the CPU's caches does
+    // not wait for it as a read would (few connections count letters; they make a new array).
+    this.counts = null;
     this.lastReassem = 1;
     this.trimSeq = 1;
     this.skipDeliveries = false;
@@ -336,16 +319,19 @@ function cleanlyOpen(a: Endpoint): boolean {
  * and `history` at any time (they are what Zeek would log if the connection ended there).
  */
 export class ZeekConn {
-  private readonly client = new Endpoint(true);
-  private readonly server = new Endpoint(false);
-  private ignoreChecksums = false;
-  private clientPort: number | undefined = undefined;
-  private serverPort: number | undefined = undefined;
-  private likelyServerPorts: ReadonlySet<number> = ZEEK_LIKELY_SERVER_PORTS;
+  // What every segment reads first (as in Endpoint, the order of the fields is the order of use).
+  private readonly client = new Endpoint();
+  private readonly server = new Endpoint();
   private started = false;
   /** Zeek's originator is the replay's client (false after a flip). */
   private origIsClient = true;
+  /** Bit 1: a packet from the originator was processed; bit 2: from the responder (first_packet_seen). */
+  private firstPacketSeen = 0;
   private histSeen = 0;
+  /** Set by relativeSeq: the number fell before the side's start (Zeek's underflow flag). */
+  private underflow = false;
+  private ignoreChecksums = false;
+  private isPartial = false;
   /**
    * The history, packed: letter codes (HISTORY_LETTERS) five bits each, six to a word, in h0..h3; letters
    * past the 24th in `histTail`. The string is made only when asked for (a replay of a million
@@ -358,9 +344,11 @@ export class ZeekConn {
   private h3 = 0;
   private histTail = '';
   private histText: string | null = '';
-  private isPartial = false;
-  /** Bit 1: a packet from the originator was processed; bit 2: from the responder (first_packet_seen). */
-  private firstPacketSeen = 0;
+  /** The client's endpoint state, and the server's shifted left by 3: what `state` reads. */
+  private sideStates = 0;
+  private clientPort: number | undefined = undefined;
+  private serverPort: number | undefined = undefined;
+  private likelyServerPorts: ReadonlySet<number> = ZEEK_LIKELY_SERVER_PORTS;
 
   constructor(options: ZeekConnOptions = {}) {
     this.client.peer = this.server;
@@ -373,8 +361,8 @@ export class ZeekConn {
    * replay of millions of connections reuses its views instead of making garbage of them).
    */
   reset(options: ZeekConnOptions = {}): void {
-    this.client.reset(true);
-    this.server.reset(false);
+    this.client.reset();
+    this.server.reset();
     this.ignoreChecksums = options.ignoreChecksums ?? false;
     this.clientPort = options.clientPort;
     this.serverPort = options.serverPort;
@@ -389,6 +377,7 @@ export class ZeekConn {
     this.h3 = 0;
     this.histTail = '';
     this.histText = '';
+    this.sideStates = 0;
     this.isPartial = false;
     this.firstPacketSeen = 0;
     this.underflow = false;
@@ -420,14 +409,16 @@ export class ZeekConn {
 
   /** Zeek's conn_state for the connection as it stands. */
   get state(): ZeekConnState {
-    const o = this.orig;
-    const r = this.resp;
-    const os = o.state;
-    const rs = r.state;
+    // From the view's copy of the sides' states: a replay asks when the connection has long left the
+    // CPU's caches, and the sides' own objects are then two more misses (REJ's size test still reads them).
+    const cs = (this.sideStates & 7) as ZeekEndpointStateValue;
+    const ss = (this.sideStates >> 3) as ZeekEndpointStateValue;
+    const os = this.origIsClient ? cs : ss;
+    const rs = this.origIsClient ? ss : cs;
     const oInactive = os === S.INACTIVE || os === S.PARTIAL;
     const rInactive = rs === S.INACTIVE || rs === S.PARTIAL;
     if (rs === S.RESET) {
-      if (os === S.SYN_SENT || os === S.SYN_ACK_SENT || (os === S.RESET && o.size() === 0 && r.size() === 0)) return 'REJ';
+      if (os === S.SYN_SENT || os === S.SYN_ACK_SENT || (os === S.RESET && this.orig.size() === 0 && this.resp.size() === 0)) return 'REJ';
       return oInactive ? 'RSTRH' : 'RSTR';
     }
     if (os === S.RESET) {
@@ -478,16 +469,19 @@ export class ZeekConn {
    * such a segment nor reassembles its payload, so acknowledging it shows as a content gap.
    */
   add(seg: ConnSegment, payloadCaptured: number = seg.payloadLength): void {
+    if ((seg.flags & ACK_AND_CONTROL) === TcpFlags.ACK && this.started && !seg.badChecksum && payloadCaptured >= seg.payloadLength && this.addAck(seg)) return;
     this.begin(seg);
     const isOrig = seg.fromClient === this.origIsClient;
+    // Both sides from the view itself, not the peer through ep: two independent loads, which the CPU
+    // can wait for at once when neither object is in its caches.
     const ep = seg.fromClient ? this.client : this.server;
-    const peer = ep.peer;
+    const peer = seg.fromClient ? this.server : this.client;
     const len = seg.payloadLength;
     const whole = payloadCaptured >= len;
 
     // TCPAnalyzer::ValidateChecksum: only verifiable (uncut) segments; a bad one stops here.
     if (seg.badChecksum && whole && !this.ignoreChecksums) {
-      this.scaled(ep, 'C');
+      this.scaled(ep, H.C);
       return;
     }
 
@@ -543,12 +537,51 @@ export class ZeekConn {
 
     this.updateLastSeq(ep, onePast | 0, syn, fin, rst, len);
     this.updateStateMachine(ep, peer, baseSeq | 0, len, isOrig, syn, fin, rst, ack);
+    // Only the steps above move a side's state (addAck's segments never do).
+    this.sideStates = this.client.state | (this.server.state << 3);
 
     if (ack) this.ackReceived(peer, relAck);
     this.firstPacketSeen |= isOrig ? 1 : 2;
 
     const relDataSeq = syn ? relSeq + 1 : relSeq;
     if (len > 0 && whole && !rst && !seqUnderflow) this.dataSent(ep, relDataSeq, len);
+  }
+
+  /**
+   * The common segment, an ack with or without data (no SYN, FIN or RST), whole and with a good checksum,
+   * once both sides are numbered and this side's first packet was seen: `add` with every step that cannot
+   * apply left out (no role flip, no partial-status change, no endpoint (re)start, no state change).
+   * Returns false, having changed nothing, when the segment needs the full path.
+   */
+  private addAck(seg: ConnSegment): boolean {
+    // Both sides from the view itself, not the peer through ep: two independent loads, which the CPU
+    // can wait for at once when neither object is in its caches.
+    const ep = seg.fromClient ? this.client : this.server;
+    const peer = seg.fromClient ? this.server : this.client;
+    const isOrig = seg.fromClient === this.origIsClient;
+    // An INACTIVE side is numbered or moved by this segment (initEndpoint, init_peer, updateInactive).
+    if (ep.state === S.INACTIVE || peer.state === S.INACTIVE || (this.firstPacketSeen & (isOrig ? 1 : 2)) === 0) return false;
+    const len = seg.payloadLength;
+    const baseSeq = seg.seq >>> 0;
+    const ackSeq = seg.ack >>> 0;
+    const relSeq = this.relativeSeq(ep, baseSeq | 0, ep.lastSeq | 0, ep.seqWraps);
+    const seqUnderflow = this.underflow;
+    // Its letter ('D' or 'A') is nearly always seen already: the bit is tested here, without a call.
+    const seen = len > 0 ? HIST_DATA_PKT : HIST_ACK_PKT;
+    if ((this.histSeen & (isOrig ? seen : seen << 16)) === 0) this.checkHistory(ep, seen, len > 0 ? H.D : H.A);
+    this.updateWindow(ep, seg.window, false);
+    let relAck = this.relativeSeq(peer, ackSeq | 0, peer.ackSeq | 0, peer.ackWraps);
+    if (this.underflow) relAck = 0;
+    else updateAckSeq(peer, ackSeq | 0);
+    // updateLastSeq without SYN, FIN or RST.
+    if (ep.state !== S.RESET) {
+      const onePast = (baseSeq + len) >>> 0;
+      if (seqDelta(onePast, ep.lastSeq) > 0) ep.updateLastSeq(onePast);
+      else if (len > 0) this.scaled(ep, H.T);
+    }
+    this.ackReceived(peer, relAck);
+    if (len > 0 && !seqUnderflow) this.dataSent(ep, relSeq, len);
+    return true;
   }
 
   // -------------------------------------------------------------------------------------------------
@@ -559,8 +592,6 @@ export class ZeekConn {
     if (this.started) return;
     this.started = true;
     this.origIsClient = seg.fromClient;
-    this.client.isOrig = seg.fromClient;
-    this.server.isOrig = !seg.fromClient;
     if (this.wantsFlip(seg)) this.flipRoles();
   }
 
@@ -582,9 +613,7 @@ export class ZeekConn {
   /** Connection::FlipRoles: originator and responder swap (their letters change case) and '^' is recorded. */
   private flipRoles(): void {
     this.origIsClient = !this.origIsClient;
-    this.client.isOrig = !this.client.isOrig;
-    this.server.isOrig = !this.server.isOrig;
-    this.addHistory('^');
+    this.addHistory(H.FLIP);
   }
 
   private setPartialStatus(syn: boolean, ack: boolean, isOrig: boolean): void {
@@ -598,29 +627,36 @@ export class ZeekConn {
   // -------------------------------------------------------------------------------------------------
   // History
 
-  private addHistory(code: string): void {
+  /** Appends the letter with this code (H, + LOWER for the responder's). */
+  private addHistory(code: number): void {
     const i = this.histLen;
     if (i >= ZEEK_MAX_HISTORY) return;
     this.histLen = i + 1;
     this.histText = null;
     if (i >= HIST_PACKED) {
-      this.histTail += code;
+      this.histTail += HISTORY_LETTERS[code - 1] as string;
       return;
     }
-    const v = (HISTORY_CODE[code.charCodeAt(0)] as number) << (5 * (i % 6));
+    const v = code << (5 * (i % 6));
     if (i < 6) this.h0 |= v;
     else if (i < 12) this.h1 |= v;
     else if (i < 18) this.h2 |= v;
     else this.h3 |= v;
   }
 
-  private endpointCode(ep: Endpoint, code: string): string {
-    return ep.isOrig ? code : (LOWER_CASE[code.charCodeAt(0)] as string);
+  /** `ep` is Zeek's originator. */
+  private isOrig(ep: Endpoint): boolean {
+    return (ep === this.client) === this.origIsClient;
+  }
+
+  /** The letter `code` (an originator's, from H) as `ep` sends it. */
+  private endpointCode(ep: Endpoint, code: number): number {
+    return this.isOrig(ep) ? code : code + LOWER;
   }
 
   /** Connection::CheckHistory: records the letter the first time; true when it was seen before. */
-  private checkHistory(ep: Endpoint, mask: number, code: string): boolean {
-    const m = ep.isOrig ? mask : mask << 16;
+  private checkHistory(ep: Endpoint, mask: number, code: number): boolean {
+    const m = this.isOrig(ep) ? mask : mask << 16;
     if ((this.histSeen & m) === 0) {
       this.histSeen |= m;
       this.addHistory(this.endpointCode(ep, code));
@@ -630,43 +666,42 @@ export class ZeekConn {
   }
 
   /** Connection::ScaledHistoryEntry with base 10: the side's letter at its 1st, 10th, 100th ... time. */
-  private scaled(ep: Endpoint, letter: CountedLetter): void {
-    const k = COUNTED[letter];
-    const counts = (ep.counts ??= [0, 0, 0, 0]);
-    const thresholds = (ep.thresholds ??= [1, 1, 1, 1]);
+  private scaled(ep: Endpoint, letter: CountedCode): void {
+    const k = letter - H.C;
+    const counts = (ep.counts ??= [0, 0, 0, 0, 1, 1, 1, 1]);
     const cnt = ((counts[k] as number) + 1) >>> 0;
     counts[k] = cnt;
-    const thresh = thresholds[k] as number;
+    const thresh = counts[4 + k] as number;
     if (cnt !== thresh) return;
     this.addHistory(this.endpointCode(ep, letter));
     const next = (thresh * 10) >>> 0;
     // uint32 wrap-around: keep the threshold, restart the count.
     if (next <= thresh) counts[k] = 0;
-    else thresholds[k] = next;
+    else counts[4 + k] = next;
   }
 
   private updateHistory(ep: Endpoint, syn: boolean, fin: boolean, rst: boolean, ack: boolean, relSeq: number, len: number): void {
     const bits = (syn ? 1 : 0) + (fin ? 1 : 0) + (rst ? 1 : 0);
     if (bits > 1) {
-      if (fin && rst) this.checkHistory(ep, HIST_FIN_RST_PKT, 'I');
-      else this.checkHistory(ep, HIST_MULTI_FLAG_PKT, 'Q');
+      if (fin && rst) this.checkHistory(ep, HIST_FIN_RST_PKT, H.I);
+      else this.checkHistory(ep, HIST_MULTI_FLAG_PKT, H.Q);
     } else if (bits === 1) {
       if (syn) {
-        const code = ack ? 'H' : 'S';
+        const code = ack ? H.H : H.S;
         if (this.checkHistory(ep, HIST_SYN_PKT, code) && relSeq !== ep.histLastSyn) this.addHistory(this.endpointCode(ep, code));
         ep.histLastSyn = relSeq;
       }
       if (fin) {
         // A FIN's sequence number is taken at the end of the data it carries.
-        if (this.checkHistory(ep, HIST_FIN_PKT, 'F') && relSeq + len !== ep.histLastFin) this.addHistory(this.endpointCode(ep, 'F'));
+        if (this.checkHistory(ep, HIST_FIN_PKT, H.F) && relSeq + len !== ep.histLastFin) this.addHistory(this.endpointCode(ep, H.F));
         ep.histLastFin = relSeq + len;
       }
       if (rst) {
-        if (this.checkHistory(ep, HIST_RST_PKT, 'R') && relSeq !== ep.histLastRst) this.addHistory(this.endpointCode(ep, 'R'));
+        if (this.checkHistory(ep, HIST_RST_PKT, H.R) && relSeq !== ep.histLastRst) this.addHistory(this.endpointCode(ep, H.R));
         ep.histLastRst = relSeq;
       }
-    } else if (len > 0) this.checkHistory(ep, HIST_DATA_PKT, 'D');
-    else if (ack) this.checkHistory(ep, HIST_ACK_PKT, 'A');
+    } else if (len > 0) this.checkHistory(ep, HIST_DATA_PKT, H.D);
+    else if (ack) this.checkHistory(ep, HIST_ACK_PKT, H.A);
   }
 
   /** update_window: only the zero-window report matters here. */
@@ -674,19 +709,17 @@ export class ZeekConn {
     // The scaled window as Zeek computes it in 32 bits (x86 masks the shift count).
     const wnd = (window << (ep.windowScale & 31)) >>> 0;
     // Zero windows with or after a RST, or after the peer's FIN, are not interesting.
-    if (wnd === 0 && !rst && ep.peer.state !== S.CLOSED && ep.state !== S.RESET) this.scaled(ep, 'W');
+    if (wnd === 0 && !rst && ep.peer.state !== S.CLOSED && ep.state !== S.RESET) this.scaled(ep, H.W);
   }
 
   private gap(ep: Endpoint): void {
     // Only gaps while both sides are established or cleanly closing count (TCP_Reassembler::Gap).
-    if (cleanlyOpen(ep) && cleanlyOpen(ep.peer)) this.scaled(ep, 'G');
+    if (cleanlyOpen(ep) && cleanlyOpen(ep.peer)) this.scaled(ep, H.G);
   }
 
   // -------------------------------------------------------------------------------------------------
   // Sequence numbers
 
-  /** Set by relativeSeq: the number fell before the side's start (Zeek's underflow flag). */
-  private underflow = false;
 
   /** get_relative_seq: `cur` relative to the side's start, across 32-bit wraps (`cur`, `last`: int32 bits). */
   private relativeSeq(ep: Endpoint, cur: number, last: number, wraps: number): number {
@@ -758,7 +791,7 @@ export class ZeekConn {
     } else if (delta > 0) {
       ep.updateLastSeq(lastSeq);
     } else if (len > 0) {
-      this.scaled(ep, 'T');
+      this.scaled(ep, H.T);
     }
   }
 
@@ -847,9 +880,17 @@ export class ZeekConn {
     // Reassembler::NewBlock
     if (upper <= ep.trimSeq) return;
     if (seq < ep.trimSeq) seq = ep.trimSeq;
-    const at = insertBlock(ep.blocks, seq, upper);
-    this.blockInserted(ep, blockIndex(ep.blocks, at));
-    mergeBlocks(ep.blocks, ep.lastReassem);
+    if (ep.blocks.length === 0 && seq === ep.lastReassem) {
+      // In order, nothing held (nearly every data segment): the new block is delivered at once, as
+      // insertBlock and blockInserted would find.
+      ep.blocks.insert2(0, seq, upper);
+      ep.lastReassem = upper;
+      if (ep.noDataAcked() && ep.size() > TCP_MAX_INITIAL_WINDOW) this.trimToSeq(ep, ep.lastReassem);
+    } else {
+      const at = insertBlock(ep.blocks, seq, upper);
+      this.blockInserted(ep, blockIndex(ep.blocks, at));
+      mergeBlocks(ep.blocks, ep.lastReassem);
+    }
     // Zeek gives up reassembling a side that sends far ahead of a hole, or far beyond any ack.
     if (
       (ep.noDataAcked() && undeliveredBytes(ep) > TCP_MAX_ABOVE_HOLE_WITHOUT_ANY_ACKS) ||
