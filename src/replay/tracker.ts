@@ -236,8 +236,7 @@ export class Tracker {
     const fl = f.flags;
     const bareSyn = (fl & (SYN | ACK | RST)) === SYN;
     let s = this.lookup(f);
-    // No connection at all on the 4-tuple (most first frames): nothing to adopt, and the new
-    // connection heads its entry without looking it up again.
+    // No connection at all on the 4-tuple (most first frames): nothing to adopt.
     const tupleFree = !this.headFound;
     if (s !== undefined && s.conn.twPending) this.touch(s, f);
     if (s !== undefined && bareSyn && s.isClient && this.isNewIsn(s.conn, f)) {
@@ -250,7 +249,7 @@ export class Tracker {
       if (s === undefined) {
         const late = this.lateFrame(f, bareSyn);
         if (late !== undefined) return late;
-        s = this.create(f, tupleFree);
+        s = this.create(f);
       }
     }
     return this.process(s, f);
@@ -365,8 +364,8 @@ export class Tracker {
     return this.o.verdicts ? lateVerdict(f, from.connId, 'none', -1, (f.flags & RST) !== 0 ? 'dropped' : 'reset', 'CLOSED', 'TIME-WAIT') : null;
   }
 
-  /** A new connection for the frame; `tupleFree`: no connection holds its 4-tuple (lookup found none). */
-  private create(f: FrameSeg, tupleFree: boolean): Endpoint {
+  /** A new connection for the frame. */
+  private create(f: FrameSeg): Endpoint {
     const src = this.hosts.at(f.b, f.srcOff, f.addrLen);
     const dst = this.hosts.at(f.b, f.dstOff, f.addrLen);
     const fl = f.flags;
@@ -383,7 +382,7 @@ export class Tracker {
     this.unreportedCount++;
     c.client.host.refs++;
     c.server.host.refs++;
-    this.index(c, tupleFree);
+    this.index(c);
     this.o.hooks?.created(c, senderIsClient);
     return senderIsClient ? c.client : c.server;
   }
@@ -837,30 +836,29 @@ export class Tracker {
    * address, then port) is named first. A second connection on the same 4-tuple, on another link, goes
    * on the first one's alias list, right after it.
    */
-  private index(c: Conn, tupleFree: boolean): void {
+  private index(c: Conn): void {
     const a = c.client;
     const z = c.server;
     c.clientFirst = a.host.v6 ? wordsFirst(a.host, a.port, z.host, z.port) : endFirst(a.host.w3, a.port, z.host.w3, z.port);
     c.lingerIndexed = false;
-    this.link(c, tupleFree);
+    this.link(c);
   }
 
-  /** Into its table (`lingerIndexed` says which); `tupleFree`: the table holds nothing on its 4-tuple. */
-  private link(c: Conn, tupleFree: boolean): void {
-    const head = tupleFree ? undefined : this.headOf(c);
-    if (head === undefined) this.putHead(c);
-    else {
-      c.alias = head.alias;
-      head.alias = c;
-    }
+  /** Into its table (`lingerIndexed` says which). */
+  private link(c: Conn): void {
+    // Nearly always the 4-tuple is free: the insert, which fails when it is not, is the only probe.
+    if (this.putHead(c)) return;
+    const head = this.headOf(c) as Conn;
+    c.alias = head.alias;
+    head.alias = c;
   }
 
   private unindex(c: Conn): void {
-    const head = this.headOf(c);
-    if (head === c) {
-      this.dropHead(c);
+    // Nearly always the head of its 4-tuple: the removal, which only takes `c`, is the only probe.
+    if (this.dropHead(c)) {
       if (c.alias !== null) this.putHead(c.alias);
     } else {
+      const head = this.headOf(c);
       for (let p = head ?? null; p !== null; p = p.alias) {
         if (p.alias === c) {
           p.alias = c.alias;
@@ -879,22 +877,24 @@ export class Tracker {
     return a.v6 ? t.lookupV6Words(a.i0, a.i1, a.i2, a.i3, e.port, z.i0, z.i1, z.i2, z.i3, e.peer.port, 0) : t.lookupV4(a.i3, e.port, z.i3, e.peer.port, 0);
   }
 
-  private putHead(c: Conn): void {
+  /** `c` heads its 4-tuple's entry; false (nothing changed) when another connection does. */
+  private putHead(c: Conn): boolean {
     const t = c.lingerIndexed ? this.closedConns : this.conns;
     const e = c.clientFirst ? c.client : c.server;
     const a = e.host;
     const z = e.peer.host;
-    if (a.v6) t.hashV6Words(a.i0, a.i1, a.i2, a.i3, e.port, z.i0, z.i1, z.i2, z.i3, e.peer.port, 0, c);
-    else t.hashV4(a.i3, e.port, z.i3, e.peer.port, 0, c);
+    if (a.v6) return t.hashV6Words(a.i0, a.i1, a.i2, a.i3, e.port, z.i0, z.i1, z.i2, z.i3, e.peer.port, 0, c);
+    return t.hashV4(a.i3, e.port, z.i3, e.peer.port, 0, c);
   }
 
-  private dropHead(c: Conn): void {
+  /** Takes the 4-tuple's entry out if `c` heads it; false (nothing changed) when it does not. */
+  private dropHead(c: Conn): boolean {
     const t = c.lingerIndexed ? this.closedConns : this.conns;
     const e = c.clientFirst ? c.client : c.server;
     const a = e.host;
     const z = e.peer.host;
-    if (a.v6) t.unhashV6Words(a.i0, a.i1, a.i2, a.i3, e.port, z.i0, z.i1, z.i2, z.i3, e.peer.port, 0, c);
-    else t.unhashV4(a.i3, e.port, z.i3, e.peer.port, 0, c);
+    if (a.v6) return t.unhashV6Words(a.i0, a.i1, a.i2, a.i3, e.port, z.i0, z.i1, z.i2, z.i3, e.peer.port, 0, c) !== undefined;
+    return t.unhashV4(a.i3, e.port, z.i3, e.peer.port, 0, c) !== undefined;
   }
 
   /**
@@ -905,7 +905,7 @@ export class Tracker {
     if (!c.lingerIndexed) {
       this.unindex(c);
       c.lingerIndexed = true;
-      this.link(c, false);
+      this.link(c);
     }
     c.lingering = true;
     const at = c.lastUs + this.o.closeLingerUs;
