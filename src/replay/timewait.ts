@@ -8,6 +8,7 @@
  * straight to CLOSED, as Linux does with "TCP: time wait bucket table overflow".
  */
 import { TupleIndex } from '../socket/tuple-index.js';
+import { hashV4Key } from '../socket/tuple-table.js';
 import { ipv4Text, ipv6Text } from '../socket/ip.js';
 import type { Bytes } from '../wire/bytes.js';
 import type { Endpoint } from './conn.js';
@@ -79,17 +80,8 @@ const FREE_MAX = 1 << 16;
  */
 const FILTER_BITS = 21;
 
-/**
- * A record's slot in the presence filter, from the low address words, the ports and the link key
- * (an IPv6 record's upper words do not take part: a shared slot only costs a table lookup).
- */
-function filterHash(l3: number, lport: number, r3: number, rport: number, key: number): number {
-  let h = Math.imul(l3, 0x9e3779b1) ^ Math.imul(r3, 0x85ebca77) ^ Math.imul((lport << 16) | rport, 0xc2b2ae3d) ^ Math.imul(key, 0x27d4eb2f);
-  h ^= h >>> 15;
-  h = Math.imul(h, 0x2c1b3c6d);
-  h ^= h >>> 12;
-  return h;
-}
+/** The presence filter's hash seed: other than the table's (0), so its slots and the table's rows differ. */
+const FILTER_SEED = 0x5bd1e995;
 
 export class TimeWaitTable {
   private readonly index = new TupleIndex<TwSock>();
@@ -116,8 +108,12 @@ export class TimeWaitTable {
     this.filterMask = (1 << filterBits) - 1;
   }
 
+  /**
+   * A record's slot: the 4-tuple table's own hash of the low address words, the ports and the link key
+   * (an IPv6 record's upper words do not take part: a shared slot only costs a table lookup).
+   */
   private slot(l3: number, lport: number, r3: number, rport: number, key: number): number {
-    return filterHash(l3, lport, r3, rport, key) & this.filterMask;
+    return hashV4Key(FILTER_SEED, l3, r3, ((lport & 0xffff) << 16) | (rport & 0xffff), key) & this.filterMask;
   }
 
   get size(): number {
